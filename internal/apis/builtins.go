@@ -1,0 +1,204 @@
+package apis
+
+import (
+	"reflect"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// builtin is the compact form of a catalogue row for a type of k8s.io/api.
+type builtin struct {
+	gv         schema.GroupVersion
+	obj, list  runtime.Object
+	plural     string
+	singular   string
+	namespaced bool
+	short      []string
+	categories []string
+	// subresources beyond the object itself: "status", "approval", "scale".
+	sub        []string
+	generation bool
+	fields     func(obj runtime.Object) fields.Set
+}
+
+var (
+	core         = schema.GroupVersion{Version: "v1"}
+	apps         = appsv1.SchemeGroupVersion
+	coordination = coordinationv1.SchemeGroupVersion
+	rbac         = rbacv1.SchemeGroupVersion
+	certificates = certificatesv1.SchemeGroupVersion
+	apiext       = apiextensionsv1.SchemeGroupVersion
+	events       = eventsv1.SchemeGroupVersion
+)
+
+// builtinTable lists every built-in resource kastle serves. Order is the
+// order of discovery documents.
+func builtinTable() []builtin {
+	all := []string{"all"}
+	return []builtin{
+		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status"}, fields: namespaceFields},
+		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
+		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
+		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}},
+		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status"}, fields: nodeFields},
+		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, fields: podFields},
+		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}},
+		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
+		{gv: core, obj: &corev1.Event{}, list: &corev1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: coreEventFields},
+		{gv: apps, obj: &appsv1.Deployment{}, list: &appsv1.DeploymentList{}, plural: "deployments", namespaced: true, short: []string{"deploy"}, categories: all, sub: []string{"status", "scale"}, generation: true},
+		{gv: apps, obj: &appsv1.ReplicaSet{}, list: &appsv1.ReplicaSetList{}, plural: "replicasets", namespaced: true, short: []string{"rs"}, categories: all, sub: []string{"status", "scale"}, generation: true, fields: replicaSetFields},
+		{gv: apps, obj: &appsv1.StatefulSet{}, list: &appsv1.StatefulSetList{}, plural: "statefulsets", namespaced: true, short: []string{"sts"}, categories: all, sub: []string{"status", "scale"}, generation: true},
+		{gv: apps, obj: &appsv1.DaemonSet{}, list: &appsv1.DaemonSetList{}, plural: "daemonsets", namespaced: true, short: []string{"ds"}, categories: all, sub: []string{"status"}, generation: true},
+		{gv: coordination, obj: &coordinationv1.Lease{}, list: &coordinationv1.LeaseList{}, plural: "leases", namespaced: true},
+		{gv: rbac, obj: &rbacv1.ClusterRole{}, list: &rbacv1.ClusterRoleList{}, plural: "clusterroles"},
+		{gv: rbac, obj: &rbacv1.ClusterRoleBinding{}, list: &rbacv1.ClusterRoleBindingList{}, plural: "clusterrolebindings"},
+		{gv: rbac, obj: &rbacv1.Role{}, list: &rbacv1.RoleList{}, plural: "roles", namespaced: true},
+		{gv: rbac, obj: &rbacv1.RoleBinding{}, list: &rbacv1.RoleBindingList{}, plural: "rolebindings", namespaced: true},
+		{gv: certificates, obj: &certificatesv1.CertificateSigningRequest{}, list: &certificatesv1.CertificateSigningRequestList{}, plural: "certificatesigningrequests", short: []string{"csr"}, sub: []string{"status", "approval"}, fields: csrFields},
+		{gv: apiext, obj: &apiextensionsv1.CustomResourceDefinition{}, list: &apiextensionsv1.CustomResourceDefinitionList{}, plural: "customresourcedefinitions", short: []string{"crd", "crds"}, categories: []string{"api-extensions"}, sub: []string{"status"}, generation: true},
+		{gv: events, obj: &eventsv1.Event{}, list: &eventsv1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: eventsV1Fields},
+	}
+}
+
+// newFunc returns a constructor for t's zero value with apiVersion and kind set.
+func newFunc(t reflect.Type, gvk schema.GroupVersionKind) func() runtime.Object {
+	return func() runtime.Object {
+		obj := reflect.New(t).Interface().(runtime.Object)
+		obj.GetObjectKind().SetGroupVersionKind(gvk)
+		return obj
+	}
+}
+
+// scaleGVK is the kind of the scale subresource.
+var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
+
+func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource, error) {
+	t := reflect.TypeOf(b.obj).Elem()
+	lt := reflect.TypeOf(b.list).Elem()
+	kind, listKind := t.Name(), lt.Name()
+	singular := b.singular
+	if singular == "" {
+		singular = lowerASCII(kind)
+	}
+	r := &Resource{
+		Group: b.gv.Group, Version: b.gv.Version,
+		Kind: kind, ListKind: listKind,
+		Plural: b.plural, Singular: singular,
+		Namespaced: b.namespaced, ShortNames: b.short, Categories: b.categories,
+		Verbs:                  StandardVerbs(),
+		GenerationOnSpecChange: b.generation,
+		GoType:                 t, GoListType: lt,
+		StorageCodec: "protobuf",
+		EtcdPrefix:   etcdPrefix(b.gv.Group, b.plural),
+		Behaviour:    behaviour(schema.GroupKind{Group: b.gv.Group, Kind: kind}),
+	}
+	r.New = newFunc(t, r.GVK())
+	r.NewList = newFunc(lt, b.gv.WithKind(listKind))
+	if b.fields != nil {
+		r.Fields = b.fields
+	}
+	for _, s := range b.sub {
+		switch s {
+		case "status":
+			r.StatusField = "status"
+			r.Subresources = append(r.Subresources, Subresource{Name: "status", Verbs: []string{"get", "patch", "update"}})
+		case "approval":
+			r.Subresources = append(r.Subresources, Subresource{Name: "approval", Verbs: []string{"get", "patch", "update"}})
+		case "scale":
+			r.Subresources = append(r.Subresources, Subresource{Name: "scale", Kind: scaleGVK, Verbs: []string{"get", "patch", "update"}})
+		}
+	}
+	return r, r.validate()
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Selectable fields per resource, as kube-apiserver offers them.
+
+func namespaceFields(obj runtime.Object) fields.Set {
+	ns := obj.(*corev1.Namespace)
+	return fields.Set{"status.phase": string(ns.Status.Phase)}
+}
+
+func secretFields(obj runtime.Object) fields.Set {
+	return fields.Set{"type": string(obj.(*corev1.Secret).Type)}
+}
+
+func nodeFields(obj runtime.Object) fields.Set {
+	return fields.Set{"spec.unschedulable": strconv.FormatBool(obj.(*corev1.Node).Spec.Unschedulable)}
+}
+
+func podFields(obj runtime.Object) fields.Set {
+	p := obj.(*corev1.Pod)
+	return fields.Set{
+		"spec.nodeName":            p.Spec.NodeName,
+		"spec.restartPolicy":       string(p.Spec.RestartPolicy),
+		"spec.schedulerName":       p.Spec.SchedulerName,
+		"spec.serviceAccountName":  p.Spec.ServiceAccountName,
+		"spec.hostNetwork":         strconv.FormatBool(p.Spec.HostNetwork),
+		"status.phase":             string(p.Status.Phase),
+		"status.podIP":             p.Status.PodIP,
+		"status.nominatedNodeName": p.Status.NominatedNodeName,
+	}
+}
+
+func coreEventFields(obj runtime.Object) fields.Set {
+	e := obj.(*corev1.Event)
+	source := e.Source.Component
+	if source == "" {
+		source = e.ReportingController
+	}
+	return fields.Set{
+		"involvedObject.kind":            e.InvolvedObject.Kind,
+		"involvedObject.namespace":       e.InvolvedObject.Namespace,
+		"involvedObject.name":            e.InvolvedObject.Name,
+		"involvedObject.uid":             string(e.InvolvedObject.UID),
+		"involvedObject.apiVersion":      e.InvolvedObject.APIVersion,
+		"involvedObject.resourceVersion": e.InvolvedObject.ResourceVersion,
+		"involvedObject.fieldPath":       e.InvolvedObject.FieldPath,
+		"reason":                         e.Reason,
+		"reportingComponent":             e.ReportingController,
+		"source":                         source,
+		"type":                           e.Type,
+	}
+}
+
+func eventsV1Fields(obj runtime.Object) fields.Set {
+	e := obj.(*eventsv1.Event)
+	return fields.Set{
+		"regarding.kind":      e.Regarding.Kind,
+		"regarding.namespace": e.Regarding.Namespace,
+		"regarding.name":      e.Regarding.Name,
+		"regarding.uid":       string(e.Regarding.UID),
+		"reason":              e.Reason,
+		"reportingController": e.ReportingController,
+		"type":                e.Type,
+	}
+}
+
+func replicaSetFields(obj runtime.Object) fields.Set {
+	return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
+}
+
+func csrFields(obj runtime.Object) fields.Set {
+	return fields.Set{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
+}

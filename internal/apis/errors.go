@@ -1,0 +1,5 @@
+package apis
+
+import "fmt"
+
+func errorf(format string, args ...interface{}) error { return fmt.Errorf("apis: "+format, args...) }

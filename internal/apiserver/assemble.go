@@ -1,0 +1,295 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/version"
+	"k8s.io/client-go/applyconfigurations"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kastle-dev/kastle/internal/admission"
+	"github.com/kastle-dev/kastle/internal/apis"
+	"github.com/kastle-dev/kastle/internal/apiserver/discovery"
+	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
+	"github.com/kastle-dev/kastle/internal/apiserver/openapi"
+	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/registry"
+	"github.com/kastle-dev/kastle/internal/storage"
+	"github.com/kastle-dev/kastle/internal/storage/etcd3"
+)
+
+// The Kubernetes version kastle reports: kubectl's dispatcher picks its
+// binary by the minor version.
+const (
+	kubeMajor      = "1"
+	kubeMinor      = "32"
+	kubeGitVersion = "v1.32.4"
+)
+
+// server holds the assembled parts of a running API server.
+type server struct {
+	cfg       Config
+	log       *slog.Logger
+	etcd      *clientv3.Client
+	scheme    *kruntime.Scheme
+	ser       *apis.Serializers
+	catalogue *apis.Catalogue
+	stores    *stores
+	fields    *registry.FieldManagers
+	admission admission.Chain
+	metrics   *metrics
+	openapi   *openapi.Service
+	discovery *discovery.Handler
+	resources *endpoints.Handler
+
+	// storages holds one storage per etcd prefix: versions of a resource
+	// share it.
+	storageMu sync.Mutex
+	storages  map[string]storage.Interface
+
+	done  chan struct{}
+	ready atomic.Bool
+}
+
+func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, error) {
+	scheme, err := apis.NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	cat, err := apis.NewCatalogue()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{
+		cfg: cfg, log: log, etcd: client, scheme: scheme,
+		ser: apis.NewSerializers(scheme), catalogue: cat, stores: newStores(),
+		metrics: newMetrics(), openapi: openapi.NewService(),
+		storages: map[string]storage.Interface{}, done: make(chan struct{}),
+	}
+	s.fields = registry.NewFieldManagers(scheme, &typeConverters{builtin: applyconfigurations.NewTypeConverter(scheme)})
+	s.discovery = discovery.New(cat)
+	s.resources = &endpoints.Handler{
+		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
+		MinRequestTimeout: cfg.MinRequestTimeout,
+	}
+	for _, r := range cat.Resources() {
+		if err := s.addStore(r); err != nil {
+			return nil, err
+		}
+	}
+	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
+	s.admission = admission.Chain{&admission.NamespaceLifecycle{Namespaces: nsStore}}
+	s.refreshOpenAPI()
+	cat.OnChange(s.refreshOpenAPI)
+	return s, nil
+}
+
+func mustLookup(cat *apis.Catalogue, g, v, plural string) *apis.Resource {
+	r, ok := cat.Lookup(g, v, plural)
+	if !ok {
+		panic(fmt.Sprintf("catalogue lacks %s/%s %s", g, v, plural))
+	}
+	return r
+}
+
+// storageFor returns the shared storage of r's etcd prefix.
+func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
+	prefix := strings.TrimSuffix(s.cfg.EtcdPrefix, "/") + "/" + r.EtcdPrefix
+	s.storageMu.Lock()
+	defer s.storageMu.Unlock()
+	if st, ok := s.storages[prefix]; ok {
+		return st, prefix
+	}
+	st := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
+	s.storages[prefix] = st
+	return st, prefix
+}
+
+func (s *server) addStore(r *apis.Resource) error {
+	st, prefix := s.storageFor(r)
+	s.stores.set(r, &registry.Store{
+		Resource: r, Storage: st, Prefix: prefix,
+		Admission: admissionRef{s}, Fields: s.fields, Now: time.Now,
+	})
+	return nil
+}
+
+// admissionRef lets stores built before the chain use it.
+type admissionRef struct{ s *server }
+
+func (a admissionRef) Admit(ctx context.Context, at *registry.Attributes) error {
+	return a.s.admission.Admit(ctx, at)
+}
+
+func (a admissionRef) Validate(ctx context.Context, at *registry.Attributes) error {
+	return a.s.admission.Validate(ctx, at)
+}
+
+func (s *server) stop() {}
+
+// bootstrap creates the namespaces every cluster has.
+func (s *server) bootstrap(ctx context.Context) error {
+	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
+	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
+		ns := nsStore.Resource.New().(*corev1.Namespace)
+		ns.Name = name
+		_, err := nsStore.Create(ctx, "", ns, registry.WriteOptions{FieldManager: "kastle"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// refreshOpenAPI publishes the served resources to the OpenAPI service.
+func (s *server) refreshOpenAPI() {
+	var rs []openapi.Resource
+	for _, r := range s.catalogue.Resources() {
+		var subs []string
+		for _, sr := range r.Subresources {
+			subs = append(subs, sr.Name)
+		}
+		rs = append(rs, openapi.Resource{
+			GVK: r.GVK(), ListKind: r.ListKind, Plural: r.Plural, Namespaced: r.Namespaced,
+			Verbs: r.Verbs, Subresources: subs, GoType: r.GoType, GoListType: r.GoListType,
+			CRDSchema: r.Schema,
+		})
+	}
+	s.openapi.SetResources(rs)
+}
+
+// mux routes the non-resource paths and hands the rest to the resource
+// handler.
+func (s *server) mux() http.Handler {
+	m := http.NewServeMux()
+	m.HandleFunc("/version", s.serveVersion)
+	m.HandleFunc("/version/", s.serveVersion)
+	m.HandleFunc("/healthz", s.health("healthz", false))
+	m.HandleFunc("/healthz/", s.health("healthz", false))
+	m.HandleFunc("/livez", s.health("livez", false))
+	m.HandleFunc("/livez/", s.health("livez", false))
+	m.HandleFunc("/readyz", s.health("readyz", true))
+	m.HandleFunc("/readyz/", s.health("readyz", true))
+	m.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	m.Handle("/openapi/", s.openapi)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		p := strings.TrimSuffix(r.URL.Path, "/")
+		parts := strings.Split(strings.Trim(p, "/"), "/")
+		switch {
+		case p == "/api" || p == "/apis" || p == "/api/v1" ||
+			(parts[0] == "apis" && (len(parts) == 2 || len(parts) == 3)):
+			s.discovery.ServeHTTP(w, r)
+		case parts[0] == "api" || parts[0] == "apis":
+			s.resources.ServeHTTP(w, r)
+		case p == "":
+			s.serveRootPaths(w)
+		default:
+			status.Write(w, apierrors.NewNotFound(metav1.SchemeGroupVersion.WithResource("").GroupResource(), r.URL.Path))
+		}
+	})
+	return m
+}
+
+func (s *server) serveVersion(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, version.Info{
+		Major: kubeMajor, Minor: kubeMinor, GitVersion: kubeGitVersion,
+		GitTreeState: "clean", GoVersion: runtime.Version(), Compiler: runtime.Compiler,
+		Platform: runtime.GOOS + "/" + runtime.GOARCH, BuildDate: "1970-01-01T00:00:00Z",
+	})
+}
+
+func (s *server) serveRootPaths(w http.ResponseWriter) {
+	paths := []string{"/api", "/api/v1", "/apis", "/healthz", "/livez", "/metrics", "/openapi/v2", "/openapi/v3", "/readyz", "/version"}
+	for _, gv := range s.catalogue.GroupVersions() {
+		if gv.Group != "" {
+			paths = append(paths, "/apis/"+gv.Group, "/apis/"+gv.String())
+		}
+	}
+	writeJSON(w, metav1.RootPaths{Paths: paths})
+}
+
+func writeJSON(w http.ResponseWriter, v interface{}) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status.Write(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+// health serves /healthz, /livez and /readyz with kube-apiserver's
+// output: "ok", or one [+]/[-] line per check with ?verbose.
+func (s *server) health(name string, readiness bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		type check struct {
+			name string
+			err  error
+		}
+		checks := []check{{name: "ping"}}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		_, err := s.etcd.Get(ctx, "health-probe", clientv3.WithCountOnly())
+		cancel()
+		checks = append(checks, check{name: "etcd", err: err})
+		if readiness {
+			var notReady error
+			if !s.ready.Load() {
+				notReady = fmt.Errorf("not ready")
+			}
+			checks = append(checks, check{name: "shutdown", err: notReady})
+		}
+		sub := strings.Trim(strings.TrimPrefix(r.URL.Path, "/"+name), "/")
+		failed := false
+		var b strings.Builder
+		for _, c := range checks {
+			if sub != "" && c.name != sub {
+				continue
+			}
+			if c.err != nil {
+				failed = true
+				fmt.Fprintf(&b, "[-]%s failed: reason withheld\n", c.name)
+			} else {
+				fmt.Fprintf(&b, "[+]%s ok\n", c.name)
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if failed {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, "%s%s check failed\n", b.String(), name)
+			return
+		}
+		if _, verbose := r.URL.Query()["verbose"]; verbose {
+			fmt.Fprintf(w, "%s%s check passed\n", b.String(), name)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}
+}
+
+// typeConverters picks the structured-merge-diff types of a resource.
+type typeConverters struct {
+	builtin managedfields.TypeConverter
+}
+
+func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConverter, error) {
+	if r.Custom || r.Group == "apiextensions.k8s.io" {
+		return managedfields.NewDeducedTypeConverter(), nil
+	}
+	return t.builtin, nil
+}

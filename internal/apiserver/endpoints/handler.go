@@ -1,0 +1,347 @@
+package endpoints
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kastle-dev/kastle/internal/apis"
+	"github.com/kastle-dev/kastle/internal/apiserver/request"
+	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/registry"
+)
+
+// MaxBodyBytes is the largest request body accepted (kube-apiserver's
+// limit): larger bodies get 413.
+const MaxBodyBytes = 3 << 20
+
+// Stores finds the registry store of a served resource.
+type Stores interface {
+	Store(r *apis.Resource) (*registry.Store, bool)
+}
+
+// Handler serves resource requests. All fields are required.
+type Handler struct {
+	Catalogue *apis.Catalogue
+	Stores    Stores
+	Ser       *apis.Serializers
+	Log       *slog.Logger
+	// Done ends every watch when the server shuts down.
+	Done <-chan struct{}
+	// MinRequestTimeout bounds watches that give no timeoutSeconds: each
+	// lasts a random time between one and two times this.
+	MinRequestTimeout time.Duration
+}
+
+// ServeHTTP dispatches a resource request by verb.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	info, ok := request.InfoFrom(r.Context())
+	if !ok || !info.IsResourceRequest {
+		status.Write(w, apierrors.NewNotFound(schema.GroupResource{}, ""))
+		return
+	}
+	res, ok := h.Catalogue.Lookup(info.APIGroup, info.APIVersion, info.Resource)
+	if !ok {
+		status.Write(w, notFoundPath())
+		return
+	}
+	ns := info.Namespace
+	if !res.Namespaced {
+		if ns != "" && res.Plural != "namespaces" {
+			status.Write(w, notFoundPath())
+			return
+		}
+		ns = ""
+	}
+	if info.Subresource != "" && res.Subresource(info.Subresource) == nil {
+		status.Write(w, notFoundPath())
+		return
+	}
+	store, ok := h.Stores.Store(res)
+	if !ok {
+		status.Write(w, apierrors.NewServiceUnavailable(fmt.Sprintf("%s is not ready", res)))
+		return
+	}
+	rq := &req{h: h, w: w, r: r, info: info, res: res, store: store, ns: ns}
+	if res.Namespaced && ns == "" {
+		switch info.Verb {
+		case "list", "watch":
+		default:
+			status.Write(w, apierrors.NewBadRequest("the namespace of the object is required"))
+			return
+		}
+	}
+	switch info.Verb {
+	case "get":
+		rq.get()
+	case "list":
+		rq.list()
+	case "watch":
+		rq.watch()
+	case "create":
+		if info.Name != "" {
+			status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), "create"))
+			return
+		}
+		rq.create()
+	case "update":
+		rq.update()
+	case "patch":
+		rq.patch()
+	case "delete":
+		rq.delete()
+	case "deletecollection":
+		rq.deleteCollection()
+	default:
+		status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb))
+	}
+}
+
+var errModified = fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again")
+
+func notFoundPath() error {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status: metav1.StatusFailure, Code: http.StatusNotFound, Reason: metav1.StatusReasonNotFound,
+		Message: "the server could not find the requested resource",
+		Details: &metav1.StatusDetails{},
+	}}
+}
+
+// req is one resource request in flight.
+type req struct {
+	h     *Handler
+	w     http.ResponseWriter
+	r     *http.Request
+	info  *request.Info
+	res   *apis.Resource
+	store *registry.Store
+	ns    string
+	// warnings go to the Warning header.
+	warnings []string
+}
+
+func (q *req) ctx() context.Context { return q.r.Context() }
+
+func (q *req) fail(err error) { status.Write(q.w, err) }
+
+func (q *req) get() {
+	var opts metav1.GetOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	obj, err := q.store.Get(q.ctx(), q.ns, q.info.Name, opts.ResourceVersion)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	if q.info.Subresource == "scale" {
+		q.writeScale(http.StatusOK, obj)
+		return
+	}
+	q.write(http.StatusOK, obj, false)
+}
+
+func (q *req) list() {
+	var opts metav1.ListOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	obj, err := q.store.List(q.ctx(), q.ns, &opts)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	q.write(http.StatusOK, obj, true)
+}
+
+func (q *req) create() {
+	var opts metav1.CreateOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	wo, err := q.writeOptions(opts.DryRun, opts.FieldManager, opts.FieldValidation)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	obj, err := q.decodeBody(q.res.GVK(), opts.FieldValidation)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	out, err := q.store.Create(q.ctx(), q.ns, obj, wo)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	q.write(http.StatusCreated, out, false)
+}
+
+func (q *req) update() {
+	var opts metav1.UpdateOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	wo, err := q.writeOptions(opts.DryRun, opts.FieldManager, opts.FieldValidation)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	if q.info.Subresource == "scale" {
+		q.updateScale(wo, opts.FieldValidation)
+		return
+	}
+	obj, err := q.decodeBody(q.res.GVK(), opts.FieldValidation)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	out, err := q.store.Update(q.ctx(), q.ns, q.info.Name, func(runtime.Object) (runtime.Object, error) {
+		return obj.DeepCopyObject(), nil
+	}, wo)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	q.write(http.StatusOK, out, false)
+}
+
+func (q *req) delete() {
+	var opts metav1.DeleteOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	if err := q.decodeDeleteOptions(&opts); err != nil {
+		q.fail(err)
+		return
+	}
+	dryRun, err := checkDryRun(opts.DryRun)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	res, err := q.store.Delete(q.ctx(), q.ns, q.info.Name, &opts, dryRun)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	if res.Immediate && !q.res.Custom && q.res.Plural != "namespaces" {
+		st := &metav1.Status{
+			TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"},
+			Status:   metav1.StatusSuccess,
+			Details:  &metav1.StatusDetails{Name: q.info.Name, Group: q.res.Group, Kind: q.res.Plural, UID: uidOf(res.Object)},
+		}
+		q.writeStatusObject(st)
+		return
+	}
+	q.write(http.StatusOK, res.Object, false)
+}
+
+func (q *req) deleteCollection() {
+	var lo metav1.ListOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &lo); err != nil {
+		q.fail(err)
+		return
+	}
+	var opts metav1.DeleteOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	if err := q.decodeDeleteOptions(&opts); err != nil {
+		q.fail(err)
+		return
+	}
+	dryRun, err := checkDryRun(opts.DryRun)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	list, err := q.store.DeleteCollection(q.ctx(), q.ns, &lo, &opts, dryRun)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	q.write(http.StatusOK, list, true)
+}
+
+// writeOptions checks the common write parameters.
+func (q *req) writeOptions(dryRun []string, manager, validation string) (registry.WriteOptions, error) {
+	dr, err := checkDryRun(dryRun)
+	if err != nil {
+		return registry.WriteOptions{}, err
+	}
+	switch validation {
+	case "", metav1.FieldValidationIgnore, metav1.FieldValidationWarn, metav1.FieldValidationStrict:
+	default:
+		return registry.WriteOptions{}, apierrors.NewBadRequest(fmt.Sprintf("fieldValidation must be one of Ignore, Warn or Strict, got %q", validation))
+	}
+	if manager == "" {
+		manager = managerFromUserAgent(q.r.UserAgent())
+	}
+	if len(manager) > 128 {
+		return registry.WriteOptions{}, invalidParam("fieldManager", manager, "must be no more than 128 characters")
+	}
+	for _, c := range manager {
+		if c < 0x20 || c > 0x7e {
+			return registry.WriteOptions{}, invalidParam("fieldManager", manager, "must only contain printable characters")
+		}
+	}
+	return registry.WriteOptions{DryRun: dr, FieldManager: manager, Subresource: q.info.Subresource}, nil
+}
+
+func invalidParam(name, value, msg string) error {
+	return apierrors.NewBadRequest(field.Invalid(field.NewPath(name), value, msg).Error())
+}
+
+// managerFromUserAgent names the field manager of clients that set none:
+// the product part of the User-Agent, as kube-apiserver does.
+func managerFromUserAgent(ua string) string {
+	if i := strings.IndexByte(ua, '/'); i >= 0 {
+		ua = ua[:i]
+	}
+	if len(ua) > 128 {
+		ua = ua[:128]
+	}
+	return ua
+}
+
+func checkDryRun(values []string) (bool, error) {
+	for _, v := range values {
+		if v != metav1.DryRunAll {
+			return false, invalidParam("dryRun", v, "valid values are [All]")
+		}
+	}
+	return len(values) > 0, nil
+}
+
+// decodeQuery reads metav1 options from the query string.
+func (q *req) decodeQuery(v url.Values, into runtime.Object) error {
+	if err := q.h.Ser.Params.DecodeParameters(v, schema.GroupVersion{Version: "v1"}, into); err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid query parameters: %v", err))
+	}
+	return nil
+}
+
+func uidOf(obj runtime.Object) types.UID {
+	if m, ok := obj.(metav1.Object); ok {
+		return m.GetUID()
+	}
+	return ""
+}

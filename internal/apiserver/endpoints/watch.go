@@ -1,0 +1,161 @@
+package endpoints
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/storage"
+)
+
+// watch streams events as kube-apiserver does: newline-delimited JSON
+// {"type","object"} frames, or length-prefixed protobuf WatchEvents, each
+// flushed as it happens.
+func (q *req) watch() {
+	var opts metav1.ListOptions
+	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
+		q.fail(err)
+		return
+	}
+	out, ok := negotiate(q.r.Header.Get("Accept"), false)
+	if ok && out.Media == mediaProtobuf && q.res.Custom {
+		out, ok = negotiate(withoutProtobuf(q.r.Header.Get("Accept")), false)
+	}
+	if !ok || out.Media == mediaYAML {
+		out = Output{Media: mediaJSON, As: out.As}
+	}
+	if out.As != "" && out.As != "Table" {
+		out.As = ""
+	}
+	timeout := q.h.MinRequestTimeout + time.Duration(rand.Int64N(int64(q.h.MinRequestTimeout)+1))
+	if opts.TimeoutSeconds != nil {
+		if *opts.TimeoutSeconds < 0 {
+			q.fail(apierrors.NewBadRequest("timeoutSeconds must not be negative"))
+			return
+		}
+		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
+	}
+	w, err := q.store.Watch(q.ctx(), q.ns, &opts)
+	if err != nil {
+		q.fail(err)
+		return
+	}
+	defer w.Stop()
+	flusher, ok := q.w.(http.Flusher)
+	if !ok {
+		status.Write(q.w, apierrors.NewInternalError(fmt.Errorf("streaming is not supported")))
+		return
+	}
+	ct := mediaJSON
+	if out.Media == mediaProtobuf {
+		ct = mediaProtobuf + ";stream=watch"
+	}
+	h := q.w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Cache-Control", "no-cache, private")
+	q.w.WriteHeader(http.StatusOK)
+	flusher.Flush()
+
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var buf bytes.Buffer
+	for {
+		select {
+		case <-q.r.Context().Done():
+			return
+		case <-q.h.Done:
+			return
+		case <-timer.C:
+			return
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return
+			}
+			buf.Reset()
+			if err := q.encodeEvent(&buf, ev, out); err != nil {
+				q.h.Log.Warn("encoding watch event", "resource", q.res.String(), "err", err)
+				return
+			}
+			if _, err := q.w.Write(buf.Bytes()); err != nil {
+				return
+			}
+			if len(w.ResultChan()) == 0 {
+				flusher.Flush()
+			}
+		}
+	}
+}
+
+// encodeEvent writes one watch frame for ev to buf.
+func (q *req) encodeEvent(buf *bytes.Buffer, ev storage.Event, out Output) error {
+	var obj runtime.Object
+	typ := string(ev.Type)
+	switch ev.Type {
+	case storage.ErrorEvent:
+		st := status.FromError(toWatchError(ev.Err))
+		obj = st
+	default:
+		obj = ev.Object
+		if out.As == "Table" && ev.Type != storage.Bookmark {
+			t, err := q.table(obj, false)
+			if err != nil {
+				return err
+			}
+			obj = t
+		}
+	}
+	if out.Media == mediaProtobuf {
+		var raw bytes.Buffer
+		if err := q.h.Ser.Protobuf.Encode(obj, &raw); err != nil {
+			return err
+		}
+		we := &metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: raw.Bytes()}}
+		we.Object.Raw = raw.Bytes()
+		frame, err := we.Marshal()
+		if err != nil {
+			return err
+		}
+		// The protobuf stream is length-prefixed raw WatchEvent messages.
+		var n [4]byte
+		binary.BigEndian.PutUint32(n[:], uint32(len(frame)))
+		buf.Write(n[:])
+		buf.Write(frame)
+		return nil
+	}
+	buf.WriteString(`{"type":"`)
+	buf.WriteString(typ)
+	buf.WriteString(`","object":`)
+	if err := q.h.Ser.JSON.Encode(obj, buf); err != nil {
+		return err
+	}
+	// The JSON encoder ends with a newline; the frame closes after it.
+	b := buf.Bytes()
+	if len(b) > 0 && b[len(b)-1] == '\n' {
+		buf.Truncate(len(b) - 1)
+	}
+	buf.WriteString("}\n")
+	return nil
+}
+
+// toWatchError maps a storage error in a watch to its API error: an
+// expired resourceVersion is 410 Gone (reason Expired).
+func toWatchError(err error) error {
+	if err == nil {
+		return apierrors.NewInternalError(fmt.Errorf("watch failed"))
+	}
+	if _, ok := err.(apierrors.APIStatus); ok {
+		return err
+	}
+	if storage.CodeOf(err) == storage.ErrCodeResourceVersionTooOld {
+		return apierrors.NewResourceExpired(err.Error())
+	}
+	return apierrors.NewInternalError(err)
+}

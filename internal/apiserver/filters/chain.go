@@ -1,0 +1,33 @@
+package filters
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/kastle-dev/kastle/internal/auth/authn"
+	"github.com/kastle-dev/kastle/internal/auth/authz"
+)
+
+// Config holds what the chain needs. Every field is required.
+type Config struct {
+	Log                     *slog.Logger
+	Authenticator           authn.Authenticator
+	Authorizer              authz.Authorizer
+	MaxRequestsInFlight     int
+	MaxMutatingInFlight     int
+	Metrics                 Observer
+	LongRunningRequestCheck func(r *http.Request) bool
+}
+
+// Chain wraps handler in the filters, outermost first: panic recovery →
+// request info → metrics → max in-flight → authentication → authorization.
+func Chain(handler http.Handler, c Config) http.Handler {
+	h := handler
+	h = WithAuthorization(h, c.Authorizer)
+	h = WithAuthentication(h, c.Authenticator)
+	h = WithMaxInFlight(h, c.MaxRequestsInFlight, c.MaxMutatingInFlight)
+	h = WithMetrics(h, c.Metrics)
+	h = WithRequestInfo(h)
+	h = WithPanicRecovery(h, c.Log)
+	return h
+}

@@ -1,0 +1,181 @@
+package apiserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/kastle-dev/kastle/internal/apiserver/filters"
+	"github.com/kastle-dev/kastle/internal/auth/authn"
+	"github.com/kastle-dev/kastle/internal/auth/authz"
+	"github.com/kastle-dev/kastle/internal/pki"
+	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
+	"github.com/kastle-dev/kastle/internal/storage/embedded"
+)
+
+// Config is the server's configuration, bound to flags by the CLI.
+type Config struct {
+	DataDir     string
+	SecurePort  int
+	BindAddress string
+	ExtraSANs   []string
+	// EtcdServers selects an external etcd; empty runs an embedded one in
+	// DataDir/etcd.
+	EtcdServers                             []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile   string
+	EtcdPrefix                              string
+	EtcdCompactionInterval                  time.Duration
+	MaxRequestsInFlight, MaxMutatingInFlight int
+	MinRequestTimeout                       time.Duration
+	ShutdownTimeout                         time.Duration
+	Log                                     *slog.Logger
+}
+
+// DefaultConfig returns kube-apiserver's defaults.
+func DefaultConfig() Config {
+	return Config{
+		SecurePort: 6443, BindAddress: "127.0.0.1", EtcdPrefix: "/registry",
+		EtcdCompactionInterval: 5 * time.Minute,
+		MaxRequestsInFlight:    400, MaxMutatingInFlight: 200,
+		MinRequestTimeout: 30 * time.Minute, ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Run starts the server and blocks until ctx ends, then shuts down:
+// stop accepting, finish in-flight requests, close watches, stop etcd.
+// ready, if non-nil, receives the server URL once it serves.
+func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)) error {
+	log := cfg.Log
+	if log == nil {
+		return errors.New("apiserver: a logger is required")
+	}
+	if cfg.DataDir == "" {
+		return errors.New("apiserver: --data-dir is required")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	ip := net.ParseIP(cfg.BindAddress)
+	if ip == nil {
+		return fmt.Errorf("--bind-address %q is not an IP address", cfg.BindAddress)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
+	if err != nil {
+		return fmt.Errorf("listening on the secure port: %w", err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	host := cfg.BindAddress
+	if ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	url := "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+
+	// PKI and etcd start side by side: both are slow-ish and independent.
+	type pkiResult struct {
+		p   *pki.ServerPKI
+		err error
+	}
+	pkiCh := make(chan pkiResult, 1)
+	go func() {
+		p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs})
+		pkiCh <- pkiResult{p, err}
+	}()
+	client, closeEtcd, err := startEtcd(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
+	pr := <-pkiCh
+	if pr.err != nil {
+		return pr.err
+	}
+	kcPath, err := kubeconfig.EnsureAdmin(cfg.DataDir, url, pr.p.CA, "")
+	if err != nil {
+		return err
+	}
+	etcdCtx, stopCompactor := context.WithCancel(context.Background())
+	defer stopCompactor()
+	embedded.StartCompactor(etcdCtx, client, cfg.EtcdCompactionInterval, log)
+
+	srv, err := newServer(cfg, client, log)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.bootstrap(ctx); err != nil {
+		return err
+	}
+
+	tlsCfg := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{pr.p.ServingCert},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientCAs:    pr.p.ClientCAPool,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	authenticator := authn.Union{&authn.X509{Roots: pr.p.ClientCAPool}, authn.Anonymous{}}
+	authorizer := authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}}
+	handler := filters.Chain(srv.mux(), filters.Config{
+		Log: log, Authenticator: authenticator, Authorizer: authorizer,
+		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
+		Metrics: srv.metrics,
+	})
+	hs := &http.Server{
+		Handler:           handler,
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.Background() },
+	}
+	errCh := make(chan error, 1)
+	go func() { errCh <- hs.Serve(tls.NewListener(ln, tlsCfg)) }()
+	srv.ready.Store(true)
+	log.Info("kastle API server ready", "url", url, "kubeconfig", kcPath)
+	if ready != nil {
+		ready(url, kcPath)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errCh:
+		return fmt.Errorf("serving: %w", err)
+	}
+	log.Info("shutting down")
+	srv.ready.Store(false)
+	close(srv.done) // ends watches so Shutdown need not wait for them
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("shutdown did not finish cleanly", "err", err)
+	}
+	return nil
+}
+
+// startEtcd connects to the external etcd, or starts the embedded one.
+func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error) {
+	if len(cfg.EtcdServers) > 0 {
+		c, err := embedded.NewClient(embedded.ClientConfig{Endpoints: cfg.EtcdServers, CAFile: cfg.EtcdCAFile, CertFile: cfg.EtcdCertFile, KeyFile: cfg.EtcdKeyFile})
+		if err != nil {
+			return nil, nil, fmt.Errorf("connecting to etcd %v: %w", cfg.EtcdServers, err)
+		}
+		return c, func() { _ = c.Close() }, nil
+	}
+	e, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "etcd")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting embedded etcd: %w", err)
+	}
+	return e.Client(), func() { _ = e.Close() }, nil
+}
+

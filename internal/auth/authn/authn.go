@@ -1,0 +1,92 @@
+package authn
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/kastle-dev/kastle/internal/apiserver/request"
+)
+
+// Authenticator identifies the caller of a request. It returns
+// (nil, false, nil) when the request carries no credential of its kind,
+// and an error when it carries one that is not valid.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*request.User, bool, error)
+}
+
+// The groups every authenticated and every anonymous user belongs to.
+const (
+	GroupAuthenticated   = "system:authenticated"
+	GroupUnauthenticated = "system:unauthenticated"
+	AnonymousUser        = "system:anonymous"
+)
+
+// Union tries each authenticator in order.
+type Union []Authenticator
+
+var _ Authenticator = Union(nil)
+
+// Authenticate returns the first accepted identity. Any error ends the
+// search: a bad credential must not be ignored because another method
+// might accept the request.
+func (u Union) Authenticate(r *http.Request) (*request.User, bool, error) {
+	for _, a := range u {
+		user, ok, err := a.Authenticate(r)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			return user, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// X509 accepts TLS client certificates that chain to one of Roots and are
+// valid for client authentication: user = CN, groups = O.
+type X509 struct {
+	// Roots are the client CAs. A nil pool accepts nothing.
+	Roots *x509.CertPool
+}
+
+var _ Authenticator = (*X509)(nil)
+
+// Authenticate verifies the peer certificate chain.
+func (a *X509) Authenticate(r *http.Request) (*request.User, bool, error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, false, nil
+	}
+	if a.Roots == nil {
+		return nil, false, errors.New("x509: no client CA configured")
+	}
+	certs := r.TLS.PeerCertificates
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{
+		Roots: a.Roots, Intermediates: inter,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}); err != nil {
+		return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
+	}
+	cn := certs[0].Subject.CommonName
+	if cn == "" {
+		return nil, false, errors.New("x509: certificate has no common name")
+	}
+	groups := append([]string(nil), certs[0].Subject.Organization...)
+	return &request.User{Name: cn, Groups: groups}, true, nil
+}
+
+// Anonymous accepts every request as system:anonymous. It must be last in
+// a Union.
+type Anonymous struct{}
+
+var _ Authenticator = Anonymous{}
+
+// Authenticate always succeeds.
+func (Anonymous) Authenticate(*http.Request) (*request.User, bool, error) {
+	return &request.User{Name: AnonymousUser, Groups: []string{GroupUnauthenticated}}, true, nil
+}

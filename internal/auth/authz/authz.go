@@ -1,0 +1,121 @@
+package authz
+
+import (
+	"context"
+	"strings"
+
+	"github.com/kastle-dev/kastle/internal/apiserver/request"
+)
+
+// Decision is an authorizer's answer.
+type Decision int
+
+// Decisions. NoOpinion lets the next authorizer decide; the chain denies
+// when nobody allows.
+const (
+	NoOpinion Decision = iota
+	Allow
+	Deny
+)
+
+// Attributes is what is being authorized.
+type Attributes struct {
+	User *request.User
+	Info *request.Info
+}
+
+// Authorizer decides on one request.
+type Authorizer interface {
+	Authorize(ctx context.Context, a Attributes) (Decision, string, error)
+}
+
+// Union asks each authorizer in turn; the first Allow or Deny wins.
+type Union []Authorizer
+
+var _ Authorizer = Union(nil)
+
+// Authorize returns the first decisive answer, or NoOpinion.
+func (u Union) Authorize(ctx context.Context, a Attributes) (Decision, string, error) {
+	var reasons []string
+	for _, z := range u {
+		d, reason, err := z.Authorize(ctx, a)
+		if err != nil {
+			return Deny, reason, err
+		}
+		if d != NoOpinion {
+			return d, reason, nil
+		}
+		if reason != "" {
+			reasons = append(reasons, reason)
+		}
+	}
+	return NoOpinion, strings.Join(reasons, "; "), nil
+}
+
+// PublicPaths allows anyone to read the health and version endpoints, as
+// Kubernetes' system:public-info-viewer role does.
+type PublicPaths struct{}
+
+var _ Authorizer = PublicPaths{}
+
+// Authorize allows GET/HEAD of /healthz, /livez, /readyz (and their
+// sub-checks) and /version.
+func (PublicPaths) Authorize(_ context.Context, a Attributes) (Decision, string, error) {
+	if a.Info == nil || a.Info.IsResourceRequest || (a.Info.Verb != "get" && a.Info.Verb != "head") {
+		return NoOpinion, "", nil
+	}
+	if IsPublicPath(a.Info.Path) {
+		return Allow, "", nil
+	}
+	return NoOpinion, "", nil
+}
+
+// IsPublicPath reports whether p is a health or version endpoint.
+func IsPublicPath(p string) bool {
+	switch p {
+	case "/healthz", "/livez", "/readyz", "/version", "/version/":
+		return true
+	}
+	for _, prefix := range []string{"/healthz/", "/livez/", "/readyz/"} {
+		if strings.HasPrefix(p, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// AuthenticatedUsers allows every request of a user in
+// system:authenticated. It is the authorization of the core server until
+// RBAC is configured: anonymous callers get only the public paths.
+type AuthenticatedUsers struct{}
+
+var _ Authorizer = AuthenticatedUsers{}
+
+// Authorize allows members of system:authenticated.
+func (AuthenticatedUsers) Authorize(_ context.Context, a Attributes) (Decision, string, error) {
+	if a.User == nil {
+		return NoOpinion, "", nil
+	}
+	for _, g := range a.User.Groups {
+		if g == "system:authenticated" {
+			return Allow, "", nil
+		}
+	}
+	return NoOpinion, "", nil
+}
+
+// AlwaysAllow allows everything (kube-apiserver's AlwaysAllow mode).
+type AlwaysAllow struct{}
+
+// Authorize always allows.
+func (AlwaysAllow) Authorize(context.Context, Attributes) (Decision, string, error) {
+	return Allow, "", nil
+}
+
+// AlwaysDeny denies everything (kube-apiserver's AlwaysDeny mode).
+type AlwaysDeny struct{}
+
+// Authorize always denies.
+func (AlwaysDeny) Authorize(context.Context, Attributes) (Decision, string, error) {
+	return Deny, "all requests are denied", nil
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kastle-dev/kastle/internal/apiserver"
+)
+
+func newServerCommand(logger func() *slog.Logger) *cobra.Command {
+	cfg := apiserver.DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the control plane: API server, embedded etcd and controllers",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg.Log = logger()
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return apiserver.Run(ctx, cfg, nil)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the PKI, kubeconfigs and the embedded etcd (required)")
+	f.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "HTTPS port; 0 picks a free port")
+	f.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "IP address to serve on")
+	f.StringSliceVar(&cfg.ExtraSANs, "apiserver-cert-extra-sans", nil, "extra subject alternative names (IPs or DNS names) for the serving certificate")
+	f.StringSliceVar(&cfg.EtcdServers, "etcd-servers", nil, "external etcd endpoints (https://host:port); empty runs an embedded etcd")
+	f.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA bundle verifying the external etcd")
+	f.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for the external etcd")
+	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
+	f.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "key prefix of every object in etcd")
+	f.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", cfg.EtcdCompactionInterval, "how often to compact etcd history; 0 disables")
+	f.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", cfg.MaxRequestsInFlight, "maximum concurrent read-only requests (watches excluded)")
+	f.IntVar(&cfg.MaxMutatingInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingInFlight, "maximum concurrent mutating requests")
+	f.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "a watch without timeoutSeconds lasts between one and two times this")
+	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	_ = cmd.MarkFlagRequired("data-dir")
+	return cmd
+}
+

@@ -1,0 +1,247 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"time"
+)
+
+// Backdate is how far before "now" certificates become valid, so that a
+// peer whose clock is a little behind still accepts a fresh certificate.
+const Backdate = 5 * time.Minute
+
+// CertSpec is the identity and policy of a certificate to issue: subject,
+// SANs, extended usages and lifetime. Profile.Spec builds one from a
+// signing profile.
+type CertSpec struct {
+	CommonName   string
+	Organization []string // certificate O; Kubernetes reads these as groups
+	DNSNames     []string
+	IPs          []net.IP
+	Usages       []x509.ExtKeyUsage // required unless IsCA
+	Validity     time.Duration      // from issue; clamped to the CA's own expiry
+	IsCA         bool               // issue a (sub-)CA rather than an end entity
+}
+
+// Validate checks that spec can be issued.
+func (s CertSpec) Validate() error {
+	if s.CommonName == "" {
+		return errors.New("pki: certificate spec has no common name")
+	}
+	if s.Validity <= 0 {
+		return fmt.Errorf("pki: certificate spec %q: validity must be positive, got %v", s.CommonName, s.Validity)
+	}
+	if !s.IsCA && len(s.Usages) == 0 {
+		return fmt.Errorf("pki: certificate spec %q: no extended key usage", s.CommonName)
+	}
+	for _, d := range s.DNSNames {
+		if err := validateDNSName(d); err != nil {
+			return fmt.Errorf("pki: certificate spec %q: %w", s.CommonName, err)
+		}
+	}
+	return nil
+}
+
+// CA is a certificate authority: its certificate and, unless it is an
+// external CA, its private key.
+type CA struct {
+	// Cert is the CA certificate leaves must chain to.
+	Cert *x509.Certificate
+	// Key signs new certificates; nil in external-CA mode, where Issue
+	// fails with ErrExternalCA.
+	Key crypto.Signer
+	// Now is the clock used for issuing and checking; nil means time.Now.
+	Now func() time.Time
+}
+
+// now reads the CA's clock.
+func (ca *CA) now() time.Time {
+	if ca.Now != nil {
+		return ca.Now()
+	}
+	return time.Now()
+}
+
+// NewSelfSignedCA makes a new key of algorithm alg and a self-signed CA
+// certificate with common name cn valid for validity.
+func NewSelfSignedCA(cn string, alg KeyAlgorithm, validity time.Duration) (*CA, error) {
+	key, err := GenerateKey(alg)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := selfSign(key, CertSpec{CommonName: cn, Validity: validity, IsCA: true}, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &CA{Cert: cert, Key: key}, nil
+}
+
+// selfSign issues a self-signed CA certificate for key.
+func selfSign(key crypto.Signer, spec CertSpec, now time.Time) (*x509.Certificate, error) {
+	spec.IsCA = true
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	tmpl, err := template(spec, key.Public(), now)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: self-sign %q: %w", spec.CommonName, err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+// template builds the certificate template shared by every issue path.
+func template(spec CertSpec, pub crypto.PublicKey, now time.Time) (*x509.Certificate, error) {
+	serial, err := randomSerial()
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyID(pub)
+	if err != nil {
+		return nil, fmt.Errorf("pki: subject key id: %w", err)
+	}
+	t := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: spec.CommonName, Organization: append([]string(nil), spec.Organization...)},
+		NotBefore:             now.Add(-Backdate).UTC(),
+		NotAfter:              now.Add(spec.Validity).UTC(),
+		BasicConstraintsValid: true,
+		IsCA:                  spec.IsCA,
+		SubjectKeyId:          ski,
+		DNSNames:              append([]string(nil), spec.DNSNames...),
+		IPAddresses:           append([]net.IP(nil), spec.IPs...),
+	}
+	if spec.IsCA {
+		t.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	} else {
+		t.KeyUsage = keyUsageFor(pub)
+		t.ExtKeyUsage = append([]x509.ExtKeyUsage(nil), spec.Usages...)
+	}
+	return t, nil
+}
+
+// randomSerial returns a random positive 128-bit serial number.
+func randomSerial() (*big.Int, error) {
+	limit := new(big.Int).Lsh(big.NewInt(1), 128)
+	for {
+		n, err := rand.Int(rand.Reader, limit)
+		if err != nil {
+			return nil, fmt.Errorf("pki: serial number: %w", err)
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
+}
+
+// Issue signs a certificate for pub as described by spec. Only the public
+// key is needed, so a requester's private key never has to leave it. It
+// fails with ErrExternalCA when the CA has no key, and when the CA itself
+// has expired; the new certificate never outlives the CA.
+func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, error) {
+	if ca == nil || ca.Cert == nil {
+		return nil, errors.New("pki: issue: no CA")
+	}
+	if ca.Key == nil {
+		return nil, fmt.Errorf("pki: issue %q: %w", spec.CommonName, ErrExternalCA)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	now := ca.now()
+	if now.After(ca.Cert.NotAfter) {
+		return nil, fmt.Errorf("pki: issue %q: CA %q expired at %s", spec.CommonName,
+			ca.Cert.Subject.CommonName, ca.Cert.NotAfter.Format(time.RFC3339))
+	}
+	tmpl, err := template(spec, pub, now)
+	if err != nil {
+		return nil, err
+	}
+	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
+		tmpl.NotAfter = ca.Cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: issue %q: %w", spec.CommonName, err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+// IssueKeyPair generates a key of algorithm alg and issues spec for it.
+func (ca *CA) IssueKeyPair(spec CertSpec, alg KeyAlgorithm) (*x509.Certificate, crypto.Signer, error) {
+	key, err := GenerateKey(alg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := ca.Issue(spec, key.Public())
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
+// IssueClientCert mints a clientAuth certificate (CN = user, O = groups)
+// with a new P-256 key and returns both as PEM, ready for curl --cert/--key
+// or a kubeconfig. Tests use it for throwaway identities.
+func (ca *CA) IssueClientCert(cn string, orgs []string, validity time.Duration) (certPEM, keyPEM []byte, err error) {
+	spec := CertSpec{CommonName: cn, Organization: orgs, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		Validity: validity}
+	cert, key, err := ca.IssueKeyPair(spec, DefaultKeyAlgorithm)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPEM, err = EncodeKeyPEM(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return EncodeCertPEM(cert), keyPEM, nil
+}
+
+// Pool returns a new pool holding the CA certificate, for tls.Config's
+// RootCAs or ClientCAs.
+func (ca *CA) Pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.Cert)
+	return p
+}
+
+// Verify checks that chain[0] chains to roots (through chain[1:] as
+// intermediates) at time now and is valid for usage. It returns the
+// verified chains.
+func Verify(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUsage, now time.Time) ([][]*x509.Certificate, error) {
+	if len(chain) == 0 {
+		return nil, errors.New("pki: verify: no certificate")
+	}
+	if roots == nil {
+		return nil, errors.New("pki: verify: no trusted roots")
+	}
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := chain[0].Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{usage},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pki: verify %q: %w", chain[0].Subject.CommonName, err)
+	}
+	return chains, nil
+}
+
+// VerifyClientCert is Verify for clientAuth, the check an x509
+// authenticator makes on a TLS peer's certificates.
+func VerifyClientCert(chain []*x509.Certificate, roots *x509.CertPool, now time.Time) ([][]*x509.Certificate, error) {
+	return Verify(chain, roots, x509.ExtKeyUsageClientAuth, now)
+}

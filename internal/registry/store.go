@@ -1,0 +1,701 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilrand "k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kastle-dev/kastle/internal/apis"
+	"github.com/kastle-dev/kastle/internal/storage"
+)
+
+// Operation names the kind of write admission sees.
+type Operation string
+
+// The write operations.
+const (
+	Create Operation = "CREATE"
+	Update Operation = "UPDATE"
+	Delete Operation = "DELETE"
+)
+
+// Attributes describe one write for admission.
+type Attributes struct {
+	Operation   Operation
+	Resource    *apis.Resource
+	Subresource string
+	Namespace   string
+	Name        string
+	Object      runtime.Object // nil on delete
+	OldObject   runtime.Object // nil on create
+	DryRun      bool
+}
+
+// Admission is the admission chain as the store consumes it: Admit may
+// mutate the object, Validate may only reject. Both return API status
+// errors.
+type Admission interface {
+	Admit(ctx context.Context, a *Attributes) error
+	Validate(ctx context.Context, a *Attributes) error
+}
+
+// WriteOptions are the per-request options of create, update and patch.
+type WriteOptions struct {
+	DryRun       bool
+	FieldManager string
+	Subresource  string
+	// Applied marks a server-side apply: the field manager already
+	// recorded ownership, so the write must not record an update too.
+	Applied bool
+}
+
+// UpdateFunc computes the requested object from the current one (a
+// private copy). It is called again when a concurrent write intervenes.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// Store is the generic registry of one served resource version.
+// All fields are required.
+type Store struct {
+	Resource  *apis.Resource
+	Storage   storage.Interface
+	Prefix    string // etcd key prefix of the resource, no trailing slash
+	Admission Admission
+	Fields    *FieldManagers
+	Now       func() time.Time
+}
+
+// Key returns the etcd key of an object.
+func (s *Store) Key(ns, name string) string {
+	if s.Resource.Namespaced {
+		return s.Prefix + "/" + ns + "/" + name
+	}
+	return s.Prefix + "/" + name
+}
+
+func (s *Store) listPrefix(ns string) string {
+	if s.Resource.Namespaced && ns != "" {
+		return s.Prefix + "/" + ns + "/"
+	}
+	return s.Prefix + "/"
+}
+
+// Get reads one object. resourceVersion follows the API: "" is the latest.
+func (s *Store) Get(ctx context.Context, ns, name, resourceVersion string) (runtime.Object, error) {
+	obj, err := s.Storage.Get(ctx, s.Key(ns, name), storage.GetOptions{ResourceVersion: resourceVersion})
+	if err != nil {
+		return nil, toAPIError(err, s.Resource, name)
+	}
+	return s.out(obj), nil
+}
+
+// out adapts a stored object to the served version: custom resources kept
+// in another version of the same CRD get this version's apiVersion.
+func (s *Store) out(obj runtime.Object) runtime.Object {
+	if !s.Resource.Custom {
+		return obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || u.GetAPIVersion() == s.Resource.APIVersion() {
+		return obj
+	}
+	c := u.DeepCopy()
+	c.SetAPIVersion(s.Resource.APIVersion())
+	return c
+}
+
+// Create stores a new object in namespace ns.
+func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts WriteOptions) (runtime.Object, error) {
+	r := s.Resource
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	if err := s.checkNamespace(acc, ns); err != nil {
+		return nil, err
+	}
+	if acc.GetName() == "" && acc.GetGenerateName() != "" {
+		acc.SetName(generateName(acc.GetGenerateName()))
+	}
+	name := acc.GetName()
+	if name == "" {
+		return nil, invalid(r, "", field.ErrorList{field.Required(field.NewPath("metadata", "name"), "name or generateName is required")})
+	}
+	// System metadata is the server's, whatever the client sent.
+	acc.SetUID(uuid.NewUUID())
+	acc.SetCreationTimestamp(metav1.NewTime(s.Now().Truncate(time.Second)))
+	acc.SetDeletionTimestamp(nil)
+	acc.SetDeletionGracePeriodSeconds(nil)
+	acc.SetResourceVersion("")
+	acc.SetSelfLink("")
+	if r.GenerationOnSpecChange || r.Custom {
+		acc.SetGeneration(1)
+	} else {
+		acc.SetGeneration(0)
+	}
+	if r.StatusField != "" && r.Kind != "Node" {
+		clearStatus(obj, r)
+	}
+	if r.Default != nil {
+		r.Default(obj)
+	}
+	attrs := &Attributes{Operation: Create, Resource: r, Namespace: ns, Name: name, Object: obj, DryRun: opts.DryRun}
+	if err := s.Admission.Admit(ctx, attrs); err != nil {
+		return nil, err
+	}
+	if r.Custom {
+		// Built-in kinds check their metadata with their own name rules.
+		if errs := validateObjectMeta(acc, r); len(errs) > 0 {
+			return nil, invalid(r, name, errs)
+		}
+	}
+	if r.Validate != nil {
+		if errs := r.Validate(obj); len(errs) > 0 {
+			return nil, invalid(r, name, errs)
+		}
+	}
+	if err := s.Admission.Validate(ctx, attrs); err != nil {
+		return nil, err
+	}
+	if !opts.Applied {
+		obj, err = s.Fields.Update(r, "", r.New(), obj, opts.FieldManager)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opts.DryRun {
+		return obj, nil
+	}
+	out, err := s.Storage.Create(ctx, s.Key(ns, name), obj)
+	if err != nil {
+		return nil, toAPIError(err, r, name)
+	}
+	return s.out(out), nil
+}
+
+// checkNamespace fills an empty namespace from the URL and rejects a
+// mismatch, as kube-apiserver does.
+func (s *Store) checkNamespace(acc metav1.Object, ns string) error {
+	if !s.Resource.Namespaced {
+		if acc.GetNamespace() != "" {
+			acc.SetNamespace("")
+		}
+		return nil
+	}
+	switch {
+	case acc.GetNamespace() == "":
+		acc.SetNamespace(ns)
+	case acc.GetNamespace() != ns:
+		return apierrors.NewBadRequest(fmt.Sprintf("the namespace of the provided object (%s) does not match the namespace sent on the request (%s)", acc.GetNamespace(), ns))
+	}
+	return nil
+}
+
+// Update replaces an object through update (PUT) or patch semantics; fn
+// receives the current object and returns the desired one.
+func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts WriteOptions) (runtime.Object, error) {
+	r := s.Resource
+	var final runtime.Object
+	var deleteNow bool
+	try := func(cur runtime.Object) (runtime.Object, error) {
+		cur = s.out(cur)
+		newObj, err := fn(cur.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		newObj, err = s.prepareUpdate(ctx, ns, name, newObj, cur, opts)
+		if err != nil {
+			return nil, err
+		}
+		final = newObj
+		acc, _ := meta.Accessor(newObj)
+		deleteNow = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !namespaceKeeps(newObj)
+		return newObj, nil
+	}
+	if opts.DryRun {
+		cur, err := s.Storage.Get(ctx, s.Key(ns, name), storage.GetOptions{})
+		if err != nil {
+			return nil, toAPIError(err, r, name)
+		}
+		return try(cur.DeepCopyObject())
+	}
+	out, err := s.Storage.GuaranteedUpdate(ctx, s.Key(ns, name), nil, try)
+	if err != nil {
+		return nil, toAPIError(err, r, name)
+	}
+	_ = final
+	if deleteNow {
+		// The last finalizer is gone from an object being deleted: finish
+		// the deletion now, as kube-apiserver does.
+		acc, _ := meta.Accessor(out)
+		uid, rv := string(acc.GetUID()), acc.GetResourceVersion()
+		if _, err := s.Storage.Delete(ctx, s.Key(ns, name), &storage.Preconditions{UID: &uid, ResourceVersion: &rv}, nil); err != nil && !storage.IsNotFound(err) && !storage.IsConflict(err) {
+			return nil, toAPIError(err, r, name)
+		}
+	}
+	return s.out(out), nil
+}
+
+// prepareUpdate turns a client's desired object into the object to store:
+// it enforces optimistic concurrency, keeps system metadata, splits
+// status from the rest, bumps generation, then defaults, admits and
+// validates.
+func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur runtime.Object, opts WriteOptions) (runtime.Object, error) {
+	r := s.Resource
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	curAcc, _ := meta.Accessor(cur)
+	if rv := acc.GetResourceVersion(); rv != "" && rv != curAcc.GetResourceVersion() {
+		return nil, conflictModified(r, name)
+	}
+	if acc.GetName() == "" {
+		acc.SetName(name)
+	}
+	if acc.GetName() != name {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", acc.GetName(), name))
+	}
+	if err := s.checkNamespace(acc, ns); err != nil {
+		return nil, err
+	}
+	if uid := acc.GetUID(); uid != "" && uid != curAcc.GetUID() {
+		return nil, apierrors.NewConflict(r.GroupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, curAcc.GetUID()))
+	}
+	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
+	// System metadata stays as stored.
+	acc.SetUID(curAcc.GetUID())
+	acc.SetCreationTimestamp(curAcc.GetCreationTimestamp())
+	acc.SetDeletionTimestamp(curAcc.GetDeletionTimestamp())
+	acc.SetDeletionGracePeriodSeconds(curAcc.GetDeletionGracePeriodSeconds())
+	acc.SetGeneration(curAcc.GetGeneration())
+	acc.SetResourceVersion(curAcc.GetResourceVersion())
+	acc.SetSelfLink("")
+
+	switch opts.Subresource {
+	case "":
+		if r.StatusField != "" {
+			copyStatus(obj, cur, r)
+		}
+	case "status":
+		obj = withStatusOf(cur, obj, r)
+	case "approval":
+		obj = withConditionsOf(cur, obj)
+	}
+	acc, _ = meta.Accessor(obj)
+	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
+		return nil, invalid(r, name, field.ErrorList{field.Forbidden(field.NewPath("metadata", "finalizers"), "no new finalizers can be added if the object is being deleted")})
+	}
+	if (r.GenerationOnSpecChange || r.Custom) && specChanged(obj, cur, r) {
+		acc.SetGeneration(curAcc.GetGeneration() + 1)
+	}
+	if r.Default != nil {
+		r.Default(obj)
+	}
+	attrs := &Attributes{Operation: Update, Resource: r, Subresource: opts.Subresource, Namespace: ns, Name: name, Object: obj, OldObject: cur, DryRun: opts.DryRun}
+	if err := s.Admission.Admit(ctx, attrs); err != nil {
+		return nil, err
+	}
+	var errs field.ErrorList
+	if r.Custom {
+		errs = validateObjectMetaUpdate(acc, curAcc, r)
+	}
+	switch opts.Subresource {
+	case "":
+		if r.ValidateUpdate != nil {
+			errs = append(errs, r.ValidateUpdate(obj, cur)...)
+		}
+	default:
+		if r.ValidateStatusUpdate != nil {
+			errs = append(errs, r.ValidateStatusUpdate(obj, cur)...)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, invalid(r, name, errs)
+	}
+	if err := s.Admission.Validate(ctx, attrs); err != nil {
+		return nil, err
+	}
+	if opts.Applied {
+		return obj, nil
+	}
+	return s.Fields.Update(r, opts.Subresource, cur, obj, opts.FieldManager)
+}
+
+func addsFinalizer(now, before []string) bool {
+	have := map[string]bool{}
+	for _, f := range before {
+		have[f] = true
+	}
+	for _, f := range now {
+		if !have[f] {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteResult says how a delete ended.
+type DeleteResult struct {
+	// Object is the deleted object, or the object now being deleted.
+	Object runtime.Object
+	// Immediate is true when the object is gone from storage.
+	Immediate bool
+}
+
+// Delete removes an object, or marks it for deletion while finalizers
+// remain.
+func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (*DeleteResult, error) {
+	r := s.Resource
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	if p := opts.PropagationPolicy; p != nil {
+		switch *p {
+		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+		default:
+			return nil, invalid(r, name, field.ErrorList{field.NotSupported(field.NewPath("propagationPolicy"), *p, []string{"Foreground", "Background", "Orphan"})})
+		}
+	}
+	key := s.Key(ns, name)
+	var pre *storage.Preconditions
+	if opts.Preconditions != nil {
+		pre = &storage.Preconditions{}
+		if opts.Preconditions.UID != nil {
+			u := string(*opts.Preconditions.UID)
+			pre.UID = &u
+		}
+		pre.ResourceVersion = opts.Preconditions.ResourceVersion
+	}
+	cur, err := s.Storage.Get(ctx, key, storage.GetOptions{})
+	if err != nil {
+		return nil, toAPIError(err, r, name)
+	}
+	if err := s.Admission.Validate(ctx, &Attributes{Operation: Delete, Resource: r, Namespace: ns, Name: name, OldObject: cur, DryRun: dryRun}); err != nil {
+		return nil, err
+	}
+	if keepsForFinalizers(cur) {
+		if dryRun {
+			return &DeleteResult{Object: s.out(cur)}, nil
+		}
+		out, err := s.Storage.GuaranteedUpdate(ctx, key, pre, func(c runtime.Object) (runtime.Object, error) {
+			acc, _ := meta.Accessor(c)
+			if acc.GetDeletionTimestamp() == nil {
+				now := metav1.NewTime(s.Now().Truncate(time.Second))
+				acc.SetDeletionTimestamp(&now)
+				zero := int64(0)
+				acc.SetDeletionGracePeriodSeconds(&zero)
+			}
+			markTerminating(c)
+			return c, nil
+		})
+		if err != nil {
+			return nil, toAPIError(err, r, name)
+		}
+		if keepsForFinalizers(out) {
+			return &DeleteResult{Object: s.out(out)}, nil
+		}
+	}
+	if dryRun {
+		return &DeleteResult{Object: s.out(cur), Immediate: true}, nil
+	}
+	out, err := s.Storage.Delete(ctx, key, pre, func(c runtime.Object) error {
+		if keepsForFinalizers(c) {
+			return storage.NewError(storage.ErrCodeConflict, key, "finalizers were added concurrently")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, toAPIError(err, r, name)
+	}
+	return &DeleteResult{Object: s.out(out), Immediate: true}, nil
+}
+
+// keepsForFinalizers reports whether deleting obj must wait: it has
+// finalizers, or it is a namespace whose content is still being removed.
+func keepsForFinalizers(obj runtime.Object) bool {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return false
+	}
+	return len(acc.GetFinalizers()) > 0 || namespaceKeeps(obj)
+}
+
+// List reads a page of objects in namespace ns ("" for all).
+func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
+	pred, nameOnly, err := s.predicate(opts)
+	if err != nil {
+		return nil, err
+	}
+	lo := storage.ListOptions{
+		ResourceVersion:      opts.ResourceVersion,
+		ResourceVersionMatch: storage.ResourceVersionMatch(opts.ResourceVersionMatch),
+		Predicate:            pred,
+		Limit:                opts.Limit,
+		Continue:             opts.Continue,
+		Recursive:            true,
+	}
+	if err := checkListOptions(opts); err != nil {
+		return nil, err
+	}
+	key := s.listPrefix(ns)
+	if nameOnly != "" && (ns != "" || !s.Resource.Namespaced) {
+		key, lo.Recursive = s.Key(ns, nameOnly), false
+	}
+	res, err := s.Storage.GetList(ctx, key, lo)
+	if err != nil {
+		return nil, toAPIError(err, s.Resource, "")
+	}
+	list := s.Resource.NewList()
+	items := make([]runtime.Object, len(res.Items))
+	for i, it := range res.Items {
+		items[i] = s.out(it)
+	}
+	if err := meta.SetList(list, items); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	la, err := meta.ListAccessor(list)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	la.SetResourceVersion(fmt.Sprint(res.ResourceVersion))
+	la.SetContinue(res.Continue)
+	la.SetRemainingItemCount(res.RemainingItemCount)
+	return list, nil
+}
+
+// checkListOptions rejects combinations the API forbids.
+func checkListOptions(opts *metav1.ListOptions) error {
+	switch opts.ResourceVersionMatch {
+	case "", metav1.ResourceVersionMatchNotOlderThan, metav1.ResourceVersionMatchExact:
+	default:
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersionMatch %q: must be NotOlderThan or Exact", opts.ResourceVersionMatch))
+	}
+	if opts.ResourceVersionMatch != "" && opts.ResourceVersion == "" {
+		return apierrors.NewBadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+	}
+	if opts.ResourceVersionMatch == metav1.ResourceVersionMatchExact && opts.ResourceVersion == "0" {
+		return apierrors.NewBadRequest("resourceVersionMatch \"Exact\" is forbidden for resourceVersion \"0\"")
+	}
+	if opts.Continue != "" && opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+		return apierrors.NewBadRequest("specifying resource version is not allowed when using continue")
+	}
+	if opts.Limit < 0 {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid limit %d: must not be negative", opts.Limit))
+	}
+	if opts.ResourceVersion != "" {
+		if _, err := parseRV(opts.ResourceVersion); err != nil {
+			return apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q: %v", opts.ResourceVersion, err))
+		}
+	}
+	return nil
+}
+
+func parseRV(s string) (int64, error) {
+	var n int64
+	if s == "" {
+		return 0, nil
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' || n > (1<<62)/10 {
+			return 0, fmt.Errorf("must be a non-negative integer")
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// Watch streams changes in namespace ns ("" for all).
+func (s *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) (storage.Watcher, error) {
+	pred, nameOnly, err := s.predicate(opts)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ResourceVersion != "" {
+		if _, err := parseRV(opts.ResourceVersion); err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version %q: %v", opts.ResourceVersion, err))
+		}
+	}
+	wo := storage.WatchOptions{
+		ResourceVersion:   opts.ResourceVersion,
+		SendInitialEvents: opts.SendInitialEvents,
+		Predicate:         pred,
+		Recursive:         true,
+		AllowBookmarks:    opts.AllowWatchBookmarks,
+	}
+	if opts.SendInitialEvents != nil && *opts.SendInitialEvents {
+		if opts.ResourceVersionMatch != metav1.ResourceVersionMatchNotOlderThan {
+			return nil, invalid(s.Resource, "", field.ErrorList{field.Forbidden(field.NewPath("resourceVersionMatch"), "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")})
+		}
+		if !opts.AllowWatchBookmarks {
+			return nil, invalid(s.Resource, "", field.ErrorList{field.Forbidden(field.NewPath("allowWatchBookmarks"), "sendInitialEvents requires setting allowWatchBookmarks to true")})
+		}
+	}
+	key := s.listPrefix(ns)
+	if nameOnly != "" && (ns != "" || !s.Resource.Namespaced) {
+		key, wo.Recursive = s.Key(ns, nameOnly), false
+	}
+	w, err := s.Storage.Watch(ctx, key, wo)
+	if err != nil {
+		return nil, toAPIError(err, s.Resource, "")
+	}
+	return w, nil
+}
+
+// predicate parses the selectors of a list or watch. nameOnly is the name
+// of a metadata.name=X field selector, which narrows the read to one key.
+func (s *Store) predicate(opts *metav1.ListOptions) (storage.Predicate, string, error) {
+	p := storage.Predicate{GetAttrs: s.attrs}
+	if opts.LabelSelector != "" {
+		sel, err := labels.Parse(opts.LabelSelector)
+		if err != nil {
+			return p, "", apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+		}
+		p.Label = sel
+	}
+	var nameOnly string
+	if opts.FieldSelector != "" {
+		sel, err := fields.ParseSelector(opts.FieldSelector)
+		if err != nil {
+			return p, "", apierrors.NewBadRequest(fmt.Sprintf("invalid field selector %q: %v", opts.FieldSelector, err))
+		}
+		allowed := s.selectableFields()
+		for _, req := range sel.Requirements() {
+			if !allowed[req.Field] {
+				return p, "", apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req.Field))
+			}
+		}
+		if v, ok := sel.RequiresExactMatch("metadata.name"); ok {
+			nameOnly = v
+		}
+		p.Field = sel
+	}
+	return p, nameOnly, nil
+}
+
+func (s *Store) selectableFields() map[string]bool {
+	allowed := map[string]bool{"metadata.name": true}
+	if s.Resource.Namespaced {
+		allowed["metadata.namespace"] = true
+	}
+	if s.Resource.Fields != nil {
+		for k := range s.Resource.Fields(s.Resource.New()) {
+			allowed[k] = true
+		}
+	}
+	return allowed
+}
+
+func (s *Store) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	fs := fields.Set{"metadata.name": acc.GetName()}
+	if s.Resource.Namespaced {
+		fs["metadata.namespace"] = acc.GetNamespace()
+	}
+	if s.Resource.Fields != nil {
+		for k, v := range s.Resource.Fields(obj) {
+			fs[k] = v
+		}
+	}
+	return labels.Set(acc.GetLabels()), fs, nil
+}
+
+// generateName appends five random characters, as kube-apiserver does.
+func generateName(base string) string {
+	const maxName, randLen = 63, 5
+	if len(base) > maxName-randLen {
+		base = base[:maxName-randLen]
+	}
+	return base + utilrand.String(randLen)
+}
+
+// specChanged reports whether anything but metadata and status changed.
+func specChanged(obj, old runtime.Object, r *apis.Resource) bool {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		o, _ := old.(*unstructured.Unstructured)
+		if o == nil {
+			return true
+		}
+		for k, v := range u.Object {
+			if skipTopLevel(k, r) {
+				continue
+			}
+			if !apiequality.Semantic.DeepEqual(v, o.Object[k]) {
+				return true
+			}
+		}
+		for k := range o.Object {
+			if _, ok := u.Object[k]; !ok && !skipTopLevel(k, r) {
+				return true
+			}
+		}
+		return false
+	}
+	a, b := specOf(obj), specOf(old)
+	return !apiequality.Semantic.DeepEqual(a, b)
+}
+
+func skipTopLevel(k string, r *apis.Resource) bool {
+	return k == "metadata" || k == "apiVersion" || k == "kind" || (r.StatusField != "" && k == r.StatusField)
+}
+
+// uidOf returns an object's uid for messages.
+func uidOf(obj runtime.Object) types.UID {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return ""
+	}
+	return acc.GetUID()
+}
+
+var _ = strings.TrimSpace
+
+// DeleteCollection deletes every object a list with opts selects, one by
+// one, and returns the list of deleted (or now deleting) objects.
+func (s *Store) DeleteCollection(ctx context.Context, ns string, lo *metav1.ListOptions, opts *metav1.DeleteOptions, dryRun bool) (runtime.Object, error) {
+	listOpts := *lo
+	listOpts.Limit, listOpts.Continue = 0, ""
+	list, err := s.List(ctx, ns, &listOpts)
+	if err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	var deleted []runtime.Object
+	for _, it := range items {
+		acc, err := meta.Accessor(it)
+		if err != nil {
+			return nil, apierrors.NewInternalError(err)
+		}
+		res, err := s.Delete(ctx, acc.GetNamespace(), acc.GetName(), opts, dryRun)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		deleted = append(deleted, res.Object)
+	}
+	if err := meta.SetList(list, deleted); err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	return list, nil
+}
