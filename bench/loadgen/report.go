@@ -35,7 +35,9 @@ type coldstartResult struct {
 
 // writeTable prints the human-readable report.
 func writeTable(out io.Writer, rep report) error {
-	fmt.Fprintf(out, "server %s, %s\n", rep.Server, rep.ContentType)
+	if rep.Server != "" {
+		fmt.Fprintf(out, "server %s, %s\n", rep.Server, rep.ContentType)
+	}
 	if c := rep.Coldstart; c != nil {
 		fmt.Fprintf(out, "coldstart: kubeconfig after %.3fs, /readyz 200 after %.3fs (%d polls), RSS at ready %d KiB",
 			c.KubeconfigSeconds, c.ReadySeconds, c.ReadyPolls, c.RSSReadyKiB)

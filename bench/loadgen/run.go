@@ -64,8 +64,9 @@ func (r loadRunner) runScenarios(ctx context.Context) (results []result, err err
 			namespaces = append(namespaces, ns+listNamespaceSuffix)
 		}
 	}
+	var created []string // only these are deleted again
 	defer func() {
-		for _, n := range namespaces {
+		for _, n := range created {
 			fmt.Fprintf(r.log, "cleanup: deleting namespace %s\n", n)
 			if cerr := deleteNamespace(context.WithoutCancel(ctx), r.cs, n); cerr != nil {
 				fmt.Fprintf(r.log, "cleanup: %v\n", cerr)
@@ -76,6 +77,7 @@ func (r loadRunner) runScenarios(ctx context.Context) (results []result, err err
 		if err := ensureNamespace(ctx, r.cs, n, r.log); err != nil {
 			return nil, err
 		}
+		created = append(created, n)
 	}
 	for _, s := range r.cfg.Scenarios {
 		rs, err := r.runScenario(ctx, s)

@@ -93,6 +93,13 @@ func (c *Catalogue) SetCustom(crdName string, rs []*Resource) error {
 	return nil
 }
 
+// Custom returns the served versions of one CRD.
+func (c *Catalogue) Custom(crdName string) []*Resource {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Resource(nil), c.custom[crdName]...)
+}
+
 // OnChange registers f to run after every change of the served set.
 func (c *Catalogue) OnChange(f func()) {
 	c.mu.Lock()

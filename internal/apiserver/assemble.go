@@ -28,6 +28,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
 	"github.com/kastle-dev/kastle/internal/apiserver/openapi"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
 	"github.com/kastle-dev/kastle/internal/storage/etcd3"
@@ -118,6 +119,12 @@ func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
 	st := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
 	s.storages[prefix] = st
 	return st, prefix
+}
+
+// storageForCustom returns the storage of a CRD's storage version; every
+// served version of the CRD shares it.
+func (s *server) storageForCustom(storageVersion *apis.Resource) (storage.Interface, string) {
+	return s.storageFor(storageVersion)
 }
 
 func (s *server) addStore(r *apis.Resource) error {
@@ -292,4 +299,29 @@ func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConv
 		return managedfields.NewDeducedTypeConverter(), nil
 	}
 	return t.builtin, nil
+}
+
+// NamespacedStores implements namespace.Content: one store per etcd
+// prefix of a namespaced resource.
+func (s *server) NamespacedStores() []*registry.Store {
+	seen := map[string]bool{}
+	var out []*registry.Store
+	for _, r := range s.catalogue.Resources() {
+		if !r.Namespaced {
+			continue
+		}
+		st, ok := s.stores.Store(r)
+		if !ok || seen[st.Prefix] {
+			continue
+		}
+		seen[st.Prefix] = true
+		out = append(out, st)
+	}
+	return out
+}
+
+func (s *server) startNamespaceController(ctx context.Context) {
+	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
+	c := &namespace.Controller{Namespaces: nsStore, Content: s, Log: s.log, Resync: 2 * time.Second}
+	go c.Run(ctx)
 }

@@ -116,6 +116,12 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
+	ctrlCtx, stopControllers := context.WithCancel(context.Background())
+	defer stopControllers()
+	if err := srv.startCRDController(ctrlCtx); err != nil {
+		return err
+	}
+	srv.startNamespaceController(ctrlCtx)
 
 	tlsCfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,

@@ -139,7 +139,7 @@ func TestPrinters(t *testing.T) {
 		{"apps", "StatefulSet", &appsv1.StatefulSet{ObjectMeta: om("ss"), Spec: appsv1.StatefulSetSpec{Replicas: ptr(int32(1))}},
 			"NAME|READY|AGE|+CONTAINERS|+IMAGES", []interface{}{"ss", "0/1", "5m", "", ""}},
 		{"apps", "DaemonSet", &appsv1.DaemonSet{ObjectMeta: om("ds"),
-			Spec: appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{NodeSelector: map[string]string{"kubernetes.io/os": "linux"}}}},
+			Spec:   appsv1.DaemonSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{NodeSelector: map[string]string{"kubernetes.io/os": "linux"}}}},
 			Status: appsv1.DaemonSetStatus{DesiredNumberScheduled: 3, CurrentNumberScheduled: 3, NumberReady: 2, UpdatedNumberScheduled: 3, NumberAvailable: 2}},
 			"NAME|DESIRED|CURRENT|READY|UP-TO-DATE|AVAILABLE|NODE SELECTOR|AGE|+CONTAINERS|+IMAGES|+SELECTOR",
 			[]interface{}{"ds", int64(3), int64(3), int64(2), int64(3), int64(2), "kubernetes.io/os=linux", "5m", "", "", ""}},
@@ -258,4 +258,3 @@ func TestAge(t *testing.T) {
 		t.Errorf("age(zero) = %s", got)
 	}
 }
-

@@ -133,7 +133,7 @@ func validateSecretUpdate(s, old *corev1.Secret) field.ErrorList {
 	return errs
 }
 
-// standardFinalizers are the finalizer names Kubernetes accepts without a
+// isStandardFinalizer reports the finalizer names Kubernetes accepts without a
 // domain prefix.
 func isStandardFinalizer(name string) bool {
 	switch name {

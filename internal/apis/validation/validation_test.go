@@ -94,7 +94,7 @@ func valid(pki testPKI) map[string]runtime.Object {
 		"StatefulSet": &appsv1.StatefulSet{ObjectMeta: om("db"), Spec: appsv1.StatefulSetSpec{ServiceName: "db", Selector: sel.DeepCopy(), Template: *tmpl.DeepCopy()}},
 		"DaemonSet":   &appsv1.DaemonSet{ObjectMeta: om("agent"), Spec: appsv1.DaemonSetSpec{Selector: sel.DeepCopy(), Template: *tmpl.DeepCopy()}},
 		"Lease":       &coordinationv1.Lease{ObjectMeta: om("n1"), Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr("n1"), LeaseDurationSeconds: ptr(int32(40))}},
-		"Role": &rbacv1.Role{ObjectMeta: om("pod-reader"), Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}},
+		"Role":        &rbacv1.Role{ObjectMeta: om("pod-reader"), Rules: []rbacv1.PolicyRule{{Verbs: []string{"get"}, APIGroups: []string{""}, Resources: []string{"pods"}}}},
 		"ClusterRole": &rbacv1.ClusterRole{ObjectMeta: clusterMeta("system:healthz"), Rules: []rbacv1.PolicyRule{
 			{Verbs: []string{"get"}, NonResourceURLs: []string{"/healthz"}}, {Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}}},
 		"RoleBinding": &rbacv1.RoleBinding{ObjectMeta: om("read-pods"), RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "pod-reader"},
@@ -189,7 +189,9 @@ func TestValidateRejects(t *testing.T) {
 		{"endpoints loopback", "Endpoints", func(o runtime.Object) { o.(*corev1.Endpoints).Subsets[0].Addresses[0].IP = "127.0.0.1" }, "subsets[0].addresses[0].ip", field.ErrorTypeInvalid},
 		{"endpoints port", "Endpoints", func(o runtime.Object) { o.(*corev1.Endpoints).Subsets[0].Ports[0].Port = -1 }, "subsets[0].ports[0].port", field.ErrorTypeInvalid},
 		{"event namespace mismatch", "Event", func(o runtime.Object) { o.(*corev1.Event).InvolvedObject.Namespace = "other" }, "involvedObject.namespace", field.ErrorTypeInvalid},
-		{"event involved object", "Event", func(o runtime.Object) { o.(*corev1.Event).InvolvedObject = corev1.ObjectReference{Namespace: "default"} }, "involvedObject", field.ErrorTypeRequired},
+		{"event involved object", "Event", func(o runtime.Object) {
+			o.(*corev1.Event).InvolvedObject = corev1.ObjectReference{Namespace: "default"}
+		}, "involvedObject", field.ErrorTypeRequired},
 		{"new-style core event needs controller", "Event", func(o runtime.Object) { o.(*corev1.Event).EventTime = metav1.NowMicro() }, "reportingComponent", field.ErrorTypeRequired},
 		{"events.k8s.io eventTime", "events.Event", func(o runtime.Object) { o.(*eventsv1.Event).EventTime = metav1.MicroTime{} }, "eventTime", field.ErrorTypeRequired},
 		{"events.k8s.io type", "events.Event", func(o runtime.Object) { o.(*eventsv1.Event).Type = "Info" }, "type", field.ErrorTypeNotSupported},
@@ -197,10 +199,14 @@ func TestValidateRejects(t *testing.T) {
 		{"events.k8s.io note length", "events.Event", func(o runtime.Object) { o.(*eventsv1.Event).Note = strings.Repeat("n", 1025) }, "note", field.ErrorTypeInvalid},
 		{"deployment selector required", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Selector = nil }, "spec.selector", field.ErrorTypeRequired},
 		{"deployment selector empty", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Selector = &metav1.LabelSelector{} }, "spec.selector", field.ErrorTypeInvalid},
-		{"deployment selector mismatch", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Template.Labels = map[string]string{"app": "other"} },
+		{"deployment selector mismatch", "Deployment", func(o runtime.Object) {
+			o.(*appsv1.Deployment).Spec.Template.Labels = map[string]string{"app": "other"}
+		},
 			"spec.template.metadata.labels", field.ErrorTypeInvalid},
 		{"deployment replicas", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Replicas = ptr(int32(-1)) }, "spec.replicas", field.ErrorTypeInvalid},
-		{"deployment template restart policy", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever },
+		{"deployment template restart policy", "Deployment", func(o runtime.Object) {
+			o.(*appsv1.Deployment).Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+		},
 			"spec.template.spec.restartPolicy", field.ErrorTypeNotSupported},
 		{"deployment template image", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Template.Spec.Containers[0].Image = "" },
 			"spec.template.spec.containers[0].image", field.ErrorTypeRequired},
@@ -208,7 +214,9 @@ func TestValidateRejects(t *testing.T) {
 			ru := o.(*appsv1.Deployment).Spec.Strategy.RollingUpdate
 			ru.MaxSurge, ru.MaxUnavailable = ptr(intstr.FromInt32(0)), ptr(intstr.FromString("0%"))
 		}, "spec.strategy.rollingUpdate.maxUnavailable", field.ErrorTypeInvalid},
-		{"deployment recreate with rollingUpdate", "Deployment", func(o runtime.Object) { o.(*appsv1.Deployment).Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType },
+		{"deployment recreate with rollingUpdate", "Deployment", func(o runtime.Object) {
+			o.(*appsv1.Deployment).Spec.Strategy.Type = appsv1.RecreateDeploymentStrategyType
+		},
 			"spec.strategy.rollingUpdate", field.ErrorTypeForbidden},
 		{"replicaset selector", "ReplicaSet", func(o runtime.Object) { o.(*appsv1.ReplicaSet).Spec.Selector = nil }, "spec.selector", field.ErrorTypeRequired},
 		{"replicaset replicas", "ReplicaSet", func(o runtime.Object) { o.(*appsv1.ReplicaSet).Spec.Replicas = ptr(int32(-3)) }, "spec.replicas", field.ErrorTypeInvalid},
@@ -243,12 +251,18 @@ func TestValidateRejects(t *testing.T) {
 			c.Spec.Request = pem.EncodeToMemory(block)
 		}, "spec.request", field.ErrorTypeInvalid},
 		{"csr signer required", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName = "" }, "spec.signerName", field.ErrorTypeRequired},
-		{"csr signer format", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName = "kube-apiserver-client" }, "spec.signerName", field.ErrorTypeInvalid},
-		{"csr signer domain", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName = "localhost/signer" }, "spec.signerName", field.ErrorTypeInvalid},
+		{"csr signer format", "CertificateSigningRequest", func(o runtime.Object) {
+			o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName = "kube-apiserver-client"
+		}, "spec.signerName", field.ErrorTypeInvalid},
+		{"csr signer domain", "CertificateSigningRequest", func(o runtime.Object) {
+			o.(*certificatesv1.CertificateSigningRequest).Spec.SignerName = "localhost/signer"
+		}, "spec.signerName", field.ErrorTypeInvalid},
 		{"csr usages required", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.Usages = nil }, "spec.usages", field.ErrorTypeRequired},
 		{"csr usage value", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.Usages[1] = "root" }, "spec.usages[1]", field.ErrorTypeNotSupported},
 		{"csr usage duplicate", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.Usages[1] = "client auth" }, "spec.usages[1]", field.ErrorTypeDuplicate},
-		{"csr expiration", "CertificateSigningRequest", func(o runtime.Object) { o.(*certificatesv1.CertificateSigningRequest).Spec.ExpirationSeconds = ptr(int32(599)) }, "spec.expirationSeconds", field.ErrorTypeInvalid},
+		{"csr expiration", "CertificateSigningRequest", func(o runtime.Object) {
+			o.(*certificatesv1.CertificateSigningRequest).Spec.ExpirationSeconds = ptr(int32(599))
+		}, "spec.expirationSeconds", field.ErrorTypeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -294,8 +308,12 @@ func TestValidateUpdateRejects(t *testing.T) {
 			d := o.(*appsv1.Deployment)
 			d.Spec.Selector.MatchLabels["tier"] = "fe"
 		}, "spec.selector", field.ErrorTypeInvalid},
-		{"replicaset selector immutable", "ReplicaSet", nil, func(o runtime.Object) { o.(*appsv1.ReplicaSet).Spec.Selector.MatchLabels = map[string]string{"tier": "fe"} }, "spec.selector", field.ErrorTypeInvalid},
-		{"daemonset selector immutable", "DaemonSet", nil, func(o runtime.Object) { o.(*appsv1.DaemonSet).Spec.Selector.MatchLabels = map[string]string{"tier": "fe"} }, "spec.selector", field.ErrorTypeInvalid},
+		{"replicaset selector immutable", "ReplicaSet", nil, func(o runtime.Object) {
+			o.(*appsv1.ReplicaSet).Spec.Selector.MatchLabels = map[string]string{"tier": "fe"}
+		}, "spec.selector", field.ErrorTypeInvalid},
+		{"daemonset selector immutable", "DaemonSet", nil, func(o runtime.Object) {
+			o.(*appsv1.DaemonSet).Spec.Selector.MatchLabels = map[string]string{"tier": "fe"}
+		}, "spec.selector", field.ErrorTypeInvalid},
 		{"statefulset serviceName", "StatefulSet", nil, func(o runtime.Object) { o.(*appsv1.StatefulSet).Spec.ServiceName = "db2" }, "spec", field.ErrorTypeForbidden},
 		{"rolebinding roleRef immutable", "RoleBinding", nil, func(o runtime.Object) { o.(*rbacv1.RoleBinding).RoleRef.Name = "admin" }, "roleRef", field.ErrorTypeInvalid},
 		{"clusterrolebinding roleRef immutable", "ClusterRoleBinding", nil, func(o runtime.Object) { o.(*rbacv1.ClusterRoleBinding).RoleRef.Name = "admin" }, "roleRef", field.ErrorTypeInvalid},

@@ -97,16 +97,18 @@ func TestClientGo(t *testing.T) {
 				if err != nil {
 					t.Fatalf("ServerPreferredResources: %v", err)
 				}
-				gvs := map[string]bool{}
+				// client-go lists every group version, those of
+				// non-preferred versions empty.
+				gvs := map[string]int{}
 				for _, l := range preferred {
-					gvs[l.GroupVersion] = true
+					gvs[l.GroupVersion] = len(l.APIResources)
 					for _, r := range l.APIResources {
 						if strings.Contains(r.Name, "/") {
 							t.Errorf("preferred resources hold subresource %s", r.Name)
 						}
 					}
 				}
-				if !gvs["v1"] || !gvs["apps/v1"] || gvs["example.com/v1beta1"] || gvs["example.com/v1"] != wantCRD {
+				if gvs["v1"] == 0 || gvs["apps/v1"] != 4 || gvs["example.com/v1beta1"] != 0 || (gvs["example.com/v1"] == 1) != wantCRD {
 					t.Errorf("preferred group versions %v", gvs)
 				}
 

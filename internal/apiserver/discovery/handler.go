@@ -133,6 +133,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case formatAggregatedV2b1:
 			writeAggregated(w, r, d.aggregated[root][aggV2beta1], ContentTypeAggregatedV2beta1)
 		default:
+			// The same URL answers differently by Accept; say so to
+			// caches (client-go's disk cache honours Vary).
+			w.Header().Set("Vary", "Accept")
 			if root == rootAPIs {
 				writeJSON(w, d.groupList)
 				return

@@ -33,7 +33,9 @@ func benchmarkServe(b *testing.B, path, accept string) {
 func BenchmarkAggregatedAPIs(b *testing.B) { benchmarkServe(b, "/apis", kubectlAccept) }
 
 // BenchmarkLegacyResourceList serves one legacy APIResourceList.
-func BenchmarkLegacyResourceList(b *testing.B) { benchmarkServe(b, "/apis/apps/v1", "application/json") }
+func BenchmarkLegacyResourceList(b *testing.B) {
+	benchmarkServe(b, "/apis/apps/v1", "application/json")
+}
 
 // BenchmarkRebuild measures building every document after a catalogue
 // change (the first request of each generation pays it).

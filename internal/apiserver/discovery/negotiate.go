@@ -19,6 +19,17 @@ const (
 	ContentTypeAggregatedV2beta1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 )
 
+// Accept headers of the common clients, recognised without parsing.
+const (
+	// acceptKubectl is what kubectl 1.32 (client-go 0.32) sends.
+	acceptKubectl = ContentTypeAggregatedV2 + "," + ContentTypeAggregatedV2beta1 + "," + ContentTypeJSON
+	// acceptClientGo is what newer client-go sends.
+	acceptClientGo = ContentTypeAggregatedV2 + "," + ContentTypeJSON
+	// acceptClientGoNoPeer is newer client-go asking for the
+	// single-server document, which is all kastle has.
+	acceptClientGoNoPeer = ContentTypeAggregatedV2 + ";profile=nopeer," + acceptClientGo
+)
+
 // format is a negotiated response form.
 type format int
 
@@ -73,6 +84,17 @@ func parseAccept(accept string) []mediaRange {
 // the endpoint (/api, /apis) can serve the aggregated document. An empty
 // Accept means plain JSON.
 func negotiate(accept string, aggregated bool) format {
+	switch accept {
+	case "", ContentTypeJSON, "*/*":
+		return formatLegacy
+	case acceptKubectl, acceptClientGo, acceptClientGoNoPeer:
+		// The headers real clients send, answered without parsing:
+		// discovery is the hottest read path.
+		if aggregated {
+			return formatAggregatedV2
+		}
+		return formatLegacy
+	}
 	if strings.TrimSpace(accept) == "" {
 		return formatLegacy
 	}

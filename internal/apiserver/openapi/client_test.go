@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -165,6 +166,12 @@ func TestTypeConverter(t *testing.T) {
 		{"deployment", appsV1, deploy, false},
 		{"csr", certsV1, &unstructured.Unstructured{Object: map[string]interface{}{"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
 			"spec": map[string]interface{}{"request": "YQ==", "signerName": "x/y", "usages": []interface{}{"client auth"}}}}, false},
+		{"crd", crdsV1, &apiextensionsv1.CustomResourceDefinition{
+			TypeMeta: metav1.TypeMeta{Kind: "CustomResourceDefinition", APIVersion: "apiextensions.k8s.io/v1"},
+			Spec: apiextensionsv1.CustomResourceDefinitionSpec{Group: "survey.example.com", Scope: "Namespaced",
+				Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Kind: "Widget"},
+				Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+					Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: widgetResource("v1", "").CRDSchema}}}}}, false},
 		{"widget", surveyV1, widget, false},
 		{"widget with unknown field", surveyV1, badWidget, true},
 	}

@@ -72,7 +72,7 @@ func builtinResources() []Resource {
 
 func ptrFloat(f float64) *float64 { return &f }
 
-// widgetCRD returns a custom resource version like the one kubectl's
+// widgetResource returns a custom resource version like the one kubectl's
 // survey used (survey.example.com/v1 Widget), with a status subresource.
 func widgetResource(version string, extraProp string) Resource {
 	spec := apiextensionsv1.JSONSchemaProps{

@@ -43,6 +43,8 @@ type typeDef struct {
 	name   string
 	schema *spec.Schema
 	deps   []string // names of the definitions the schema refers to
+	// encoded caches the schema's JSON: [0] OpenAPI v3, [1] Swagger 2.0.
+	encoded [2][]byte
 }
 
 // defBuilder turns Go types into named component schemas, once per type.

@@ -227,8 +227,7 @@ func (s *Service) buildGV(gv schema.GroupVersion, resources []Resource) *gvDoc {
 		d.base[n] = sc
 	}
 	d.schemas = decorate(d.base, d.gvks)
-	doc := renderV3(gvDocPath(gv), d.schemas, d.paths)
-	d.encoded = encode(json.Marshal(doc))
+	d.encoded = encode(s.defs.encodeV3(gvDocPath(gv), d.schemas, d.paths))
 	return d
 }
 
@@ -312,7 +311,7 @@ func (s *Service) v2JSON(v *v2Entry) *encoded {
 			}
 			paths = append(paths, d.paths...)
 		}
-		enc := encode(json.Marshal(renderV2(decorate(base, gvks), paths)))
+		enc := encode(s.defs.encodeV2(decorate(base, gvks), paths))
 		return &enc
 	})
 }

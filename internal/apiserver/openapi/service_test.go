@@ -526,3 +526,40 @@ func TestDefinitionName(t *testing.T) {
 		t.Error("Schemas of an unknown group-version should be nil")
 	}
 }
+
+// TestConcurrentUse serves documents while the resource set changes; run
+// with -race.
+func TestConcurrentUse(t *testing.T) {
+	s := NewService()
+	sets := [][]Resource{
+		append(builtinResources(), widgetResource("v1", "")),
+		append(builtinResources(), widgetResource("v1", "other")),
+	}
+	s.SetResources(sets[0])
+	done := make(chan struct{})
+	errs := make(chan string, 8)
+	for g := 0; g < 3; g++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; i < 5; i++ {
+				for _, p := range []string{"/openapi/v3", "/openapi/v3/apis/survey.example.com/v1", "/openapi/v3/apis/apps/v1"} {
+					if rec := get(s, "GET", p, nil); rec.Code != http.StatusOK {
+						errs <- p + ": " + rec.Body.String()
+						return
+					}
+				}
+				_ = s.Schemas(surveyV1)
+			}
+		}()
+	}
+	for i := 0; i < 10; i++ {
+		s.SetResources(sets[i%2])
+	}
+	for g := 0; g < 3; g++ {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}

@@ -11,6 +11,10 @@ import (
 	"github.com/kastle-dev/kastle/internal/storage"
 )
 
+// resultBuffer lets a watcher's goroutine run a little ahead of its
+// client, saving a goroutine switch per event.
+const resultBuffer = 16
+
 // cacheWatcher is one client watch on the cache. The dispatcher queues
 // shared events on input; the watcher's goroutine filters and converts
 // them and hands them to the client on result.
@@ -191,7 +195,7 @@ func (c *Cacher) Watch(ctx context.Context, key string, opts storage.WatchOption
 		pred:           opts.Predicate,
 		allowBookmarks: opts.AllowBookmarks,
 		input:          make(chan *event, c.cfg.WatcherBufferSize),
-		result:         make(chan storage.Event),
+		result:         make(chan storage.Event, resultBuffer),
 		done:           make(chan struct{}),
 	}
 	var s start
