@@ -89,10 +89,13 @@ func ensureNamespace(ctx context.Context, cs kubernetes.Interface, name string, 
 			return fmt.Errorf("create namespace %s: %w", name, err)
 		}
 		old, err := cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
-		if err != nil && !apierrors.IsNotFound(err) {
+		if apierrors.IsNotFound(err) {
+			continue // deleted meanwhile: create it again
+		}
+		if err != nil {
 			return fmt.Errorf("get namespace %s: %w", name, err)
 		}
-		if err == nil && old.Labels[managedByLabel] != managedByValue {
+		if old.Labels[managedByLabel] != managedByValue {
 			return fmt.Errorf("namespace %s exists and is not labelled %s=%s; choose another --namespace", name, managedByLabel, managedByValue)
 		}
 		fmt.Fprintf(log, "namespace %s left over from an earlier run: deleting it first\n", name)

@@ -1,5 +1,3 @@
-//go:build wired
-
 package apis
 
 import (

@@ -195,15 +195,13 @@ func (s *server) mux() http.Handler {
 	m.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	m.Handle("/openapi/", s.openapi)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		p := strings.TrimSuffix(r.URL.Path, "/")
-		parts := strings.Split(strings.Trim(p, "/"), "/")
+		p := r.URL.Path
 		switch {
-		case p == "/api" || p == "/apis" || p == "/api/v1" ||
-			(parts[0] == "apis" && (len(parts) == 2 || len(parts) == 3)):
+		case discovery.Match(p):
 			s.discovery.ServeHTTP(w, r)
-		case parts[0] == "api" || parts[0] == "apis":
+		case strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/apis/"):
 			s.resources.ServeHTTP(w, r)
-		case p == "":
+		case p == "/":
 			s.serveRootPaths(w)
 		default:
 			status.Write(w, apierrors.NewNotFound(metav1.SchemeGroupVersion.WithResource("").GroupResource(), r.URL.Path))

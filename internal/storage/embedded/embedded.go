@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
@@ -38,6 +39,12 @@ type Config struct {
 	// of the in-process one (the in-process client is faster; see
 	// BenchmarkClient).
 	GRPCClient bool
+	// ServerCertFile and ServerKeyFile, when set, make the client URL
+	// serve TLS (https); ClientCAFile then also requires client
+	// certificates signed by it (like etcd's --client-cert-auth).
+	ServerCertFile string
+	ServerKeyFile  string
+	ClientCAFile   string
 	// StartTimeout bounds the wait for the member to become ready; 0
 	// means 30 s.
 	StartTimeout time.Duration
@@ -91,8 +98,16 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		e.Close()
 		return nil, ctx.Err()
 	}
-	s := &Server{etcd: e, endpoint: "http://" + e.Clients[0].Addr().String()}
+	scheme := "http://"
+	if cfg.ServerCertFile != "" {
+		scheme = "https://"
+	}
+	s := &Server{etcd: e, endpoint: scheme + e.Clients[0].Addr().String()}
 	if cfg.GRPCClient {
+		if cfg.ServerCertFile != "" {
+			e.Close()
+			return nil, errors.New("embedded etcd: GRPCClient with TLS: use NewClient with certificates")
+		}
 		s.client, err = clientv3.New(clientv3.Config{
 			Endpoints:   []string{s.endpoint},
 			DialTimeout: 5 * time.Second,
@@ -116,7 +131,17 @@ func embedConfig(cfg Config) (*embed.Config, error) {
 	if cfg.Name != "" {
 		ec.Name = cfg.Name
 	}
-	clientURL, err := parseURL(cfg.ClientURL, "http://127.0.0.1:0")
+	defClient := "http://127.0.0.1:0"
+	if cfg.ServerCertFile != "" {
+		defClient = "https://127.0.0.1:0"
+		ec.ClientTLSInfo = transport.TLSInfo{
+			CertFile:       cfg.ServerCertFile,
+			KeyFile:        cfg.ServerKeyFile,
+			TrustedCAFile:  cfg.ClientCAFile,
+			ClientCertAuth: cfg.ClientCAFile != "",
+		}
+	}
+	clientURL, err := parseURL(cfg.ClientURL, defClient)
 	if err != nil {
 		return nil, err
 	}
