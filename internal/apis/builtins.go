@@ -117,6 +117,7 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 			r.Subresources = append(r.Subresources, Subresource{Name: "approval", Verbs: []string{"get", "patch", "update"}})
 		case "scale":
 			r.Subresources = append(r.Subresources, Subresource{Name: "scale", Kind: scaleGVK, Verbs: []string{"get", "patch", "update"}})
+			r.Scale, r.SetReplicas = builtinScale, builtinSetReplicas
 		}
 	}
 	return r, r.validate()

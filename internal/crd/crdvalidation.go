@@ -72,7 +72,9 @@ func ValidateCRD(crd *apiextensionsv1.CustomResourceDefinition) field.ErrorList 
 // spec.names.plural never change (they make up the name); once the old CRD
 // is Established, spec.scope and spec.names.kind are fixed too, as stored
 // objects depend on them. Other names may change. Every version in
-// status.storedVersions must stay in spec.versions.
+// newCRD.Status.StoredVersions must stay in spec.versions, so the caller
+// copies the stored status into newCRD before calling (spec updates do not
+// change status).
 func ValidateCRDUpdate(newCRD, oldCRD *apiextensionsv1.CustomResourceDefinition) field.ErrorList {
 	errs := ValidateCRD(newCRD)
 	if newCRD == nil || oldCRD == nil {

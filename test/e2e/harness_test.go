@@ -434,9 +434,11 @@ func (s *server) namespace(t *testing.T) string {
 	ns := nsName(t.Name())
 	s.mustKubectl(t, "create", "namespace", ns)
 	t.Cleanup(func() {
-		if !t.Failed() {
-			s.kubectl(t, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
+		if t.Failed() {
+			t.Logf("server log (tail):\n%s", s.log.tail(16<<10))
+			return
 		}
+		s.kubectl(t, "delete", "namespace", ns, "--wait=false", "--ignore-not-found")
 	})
 	return ns
 }

@@ -53,7 +53,7 @@ func TestConsistentReadIdle(t *testing.T) {
 	ctx := context.Background()
 	c, s := newCacher(t, nil)
 	mustCreate(t, c, "a", nil, "1")
-	other, err := s.Create(ctx, "/registry/other/"+t.Name(), cm("x", nil, ""))
+	other, err := s.Create(ctx, prefixFor(t)+"-other/x", cm("x", nil, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

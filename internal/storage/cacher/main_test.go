@@ -75,9 +75,16 @@ func newEtcdStore() *etcd3.Store {
 	return etcd3.New(testClient, newCodec(), storage.APIObjectVersioner{}, etcd3.WithNewFunc(newConfigMap))
 }
 
-// prefixFor gives each test its own key space (no trailing slash).
+// prefixFor gives each test its own key space (no trailing slash),
+// emptied after the test so -count=N reruns start clean.
 func prefixFor(t testing.TB) string {
-	return "/registry/configmaps/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	p := "/registry/configmaps/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	t.Cleanup(func() {
+		if _, err := testClient.Delete(context.Background(), p, clientv3.WithPrefix()); err != nil {
+			t.Error(err)
+		}
+	})
+	return p
 }
 
 // newCacher starts a ready cache over the test's prefix.

@@ -76,9 +76,17 @@ func newStore(opts ...Option) *Store {
 	return New(testClient, newCodec(), storage.APIObjectVersioner{}, opts...)
 }
 
-// prefixFor gives each test its own key space.
+// prefixFor gives each test its own key space, emptied after the test
+// (so -count=N reruns start clean). Keys that share the prefix without
+// the final "/" are emptied too.
 func prefixFor(t testing.TB) string {
-	return "/registry/configmaps/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + "/"
+	p := "/registry/configmaps/" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	t.Cleanup(func() {
+		if _, err := testClient.Delete(context.Background(), p, clientv3.WithPrefix()); err != nil {
+			t.Error(err)
+		}
+	})
+	return p + "/"
 }
 
 func cm(name string, lbls map[string]string, data string) *corev1.ConfigMap {

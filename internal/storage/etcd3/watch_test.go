@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,7 +148,7 @@ func TestWatchBookmarks(t *testing.T) {
 	}
 	defer w.Stop()
 	// Move the global revision elsewhere; the bookmark must reach it.
-	other := mustCreate(t, s, "/registry/elsewhere/"+t.Name(), cm("x", nil, ""))
+	other := mustCreate(t, s, strings.TrimSuffix(p, "/")+"-elsewhere/x", cm("x", nil, ""))
 	if err := s.RequestWatchProgress(context.Background()); err != nil {
 		t.Fatal(err)
 	}
