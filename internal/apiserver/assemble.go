@@ -86,7 +86,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
-		MinRequestTimeout: cfg.MinRequestTimeout,
+		MinRequestTimeout: cfg.MinRequestTimeout, Watches: s.metrics,
 	}
 	for _, r := range cat.Resources() {
 		if err := s.addStore(r); err != nil {
@@ -116,7 +116,10 @@ func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
 	if st, ok := s.storages[prefix]; ok {
 		return st, prefix
 	}
-	st := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
+	var st storage.Interface = &instrumented{
+		next:     etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New)),
+		resource: r.EtcdPrefix, hist: s.metrics.etcd,
+	}
 	s.storages[prefix] = st
 	return st, prefix
 }

@@ -18,6 +18,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 	inflight prometheus.Gauge
 	watchers prometheus.Gauge
+	etcd     *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -32,8 +33,12 @@ func newMetrics() *metrics {
 		}, []string{"verb", "group", "version", "resource", "subresource"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "apiserver_current_inflight_requests", Help: "Requests being served."}),
 		watchers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "apiserver_registered_watchers", Help: "Open watch streams."}),
+		etcd: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "etcd_request_duration_seconds", Help: "etcd request latency by operation and resource.",
+			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5},
+		}, []string{"operation", "type"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.watchers,
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.watchers, m.etcd,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,3 +63,9 @@ func (m *metrics) Observe(r *http.Request, info *request.Info, code int, elapsed
 
 // InFlight implements filters.Observer.
 func (m *metrics) InFlight(delta int) { m.inflight.Add(float64(delta)) }
+
+// WatchStarted implements endpoints.WatchCounter.
+func (m *metrics) WatchStarted() { m.watchers.Inc() }
+
+// WatchEnded implements endpoints.WatchCounter.
+func (m *metrics) WatchEnded() { m.watchers.Dec() }

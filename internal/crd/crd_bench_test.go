@@ -60,3 +60,14 @@ func BenchmarkCompile(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPruneDefault(b *testing.B) {
+	s := mustSchema(b)
+	src := mustObj(b, benchObj)
+	b.ReportAllocs()
+	for b.Loop() {
+		obj := runtime.DeepCopyJSON(src)
+		s.Prune(obj)
+		s.Default(obj)
+	}
+}

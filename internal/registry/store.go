@@ -562,7 +562,7 @@ func (s *Store) predicate(opts *metav1.ListOptions) (storage.Predicate, string, 
 	if opts.LabelSelector != "" {
 		sel, err := labels.Parse(opts.LabelSelector)
 		if err != nil {
-			return p, "", apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+			return p, "", apierrors.NewBadRequest(fmt.Sprintf("invalid label selector %q: %v", opts.LabelSelector, err))
 		}
 		p.Label = sel
 	}

@@ -42,6 +42,14 @@ type Handler struct {
 	// MinRequestTimeout bounds watches that give no timeoutSeconds: each
 	// lasts a random time between one and two times this.
 	MinRequestTimeout time.Duration
+	// Watches counts open watches.
+	Watches WatchCounter
+}
+
+// WatchCounter counts open watch streams.
+type WatchCounter interface {
+	WatchStarted()
+	WatchEnded()
 }
 
 // ServeHTTP dispatches a resource request by verb.

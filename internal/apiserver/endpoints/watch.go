@@ -49,6 +49,8 @@ func (q *req) watch() {
 		return
 	}
 	defer w.Stop()
+	q.h.Watches.WatchStarted()
+	defer q.h.Watches.WatchEnded()
 	flusher, ok := q.w.(http.Flusher)
 	if !ok {
 		status.Write(q.w, apierrors.NewInternalError(fmt.Errorf("streaming is not supported")))

@@ -136,8 +136,11 @@ func WithAuthorization(next http.Handler, z authz.Authorizer) http.Handler {
 	})
 }
 
+// forbidden builds kube-apiserver's 403: NewForbidden prefixes the
+// resource ("configmaps \"x\" is forbidden: ") to the sentence built here.
 func forbidden(u *request.User, info *request.Info, reason string) error {
 	var msg string
+	gr := schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}
 	if info.IsResourceRequest {
 		res := info.Resource
 		if info.Subresource != "" {
@@ -147,17 +150,15 @@ func forbidden(u *request.User, info *request.Info, reason string) error {
 		if info.Namespace != "" {
 			scope = fmt.Sprintf("in the namespace %q", info.Namespace)
 		}
-		msg = fmt.Sprintf("%s %q is forbidden: User %q cannot %s resource %q in API group %q %s", res, info.Name, u.Name, info.Verb, res, info.APIGroup, scope)
-		if info.Name == "" {
-			msg = fmt.Sprintf("%s is forbidden: User %q cannot %s resource %q in API group %q %s", res, u.Name, info.Verb, res, info.APIGroup, scope)
-		}
+		msg = fmt.Sprintf("User %q cannot %s resource %q in API group %q %s", u.Name, info.Verb, res, info.APIGroup, scope)
 	} else {
-		msg = fmt.Sprintf("forbidden: User %q cannot %s path %q", u.Name, info.Verb, info.Path)
+		gr = schema.GroupResource{}
+		msg = fmt.Sprintf("User %q cannot %s path %q", u.Name, info.Verb, info.Path)
 	}
 	if reason != "" {
 		msg += ": " + reason
 	}
-	return apierrors.NewForbidden(schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}, info.Name, errors.New(msg))
+	return apierrors.NewForbidden(gr, info.Name, errors.New(msg))
 }
 
 // Observer records request metrics.

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNamespaceDeleteCascades deletes a namespace with content and checks
+// that the content goes with it.
+func TestNamespaceDeleteCascades(t *testing.T) {
+	t.Parallel()
+	ns := nsName(t.Name())
+	mustKubectl(t, "create", "ns", ns)
+	mustKubectl(t, "create", "cm", "c", "-n", ns, "--from-literal=a=1")
+	mustKubectl(t, "create", "secret", "generic", "s", "-n", ns, "--from-literal=a=1")
+
+	mustContain(t, mustKubectl(t, "delete", "ns", ns, "--timeout=60s"), `namespace "`+ns+`" deleted`)
+	r := kubectl(t, "get", "ns", ns)
+	if r.code == 0 || !strings.Contains(r.stderr, `namespaces "`+ns+`" not found`) {
+		t.Errorf("namespace still there after delete: %s", r)
+	}
+	for _, res := range []string{"cm", "secrets"} {
+		r := kubectl(t, "get", res, "-n", ns, "-o", "name")
+		if strings.TrimSpace(r.stdout) != "" {
+			t.Errorf("%s outlived their namespace: %s", res, r)
+		}
+	}
+}
+
+// TestTerminatingNamespace holds a namespace in Terminating with a
+// finalizer and checks creates are refused until it is gone.
+func TestTerminatingNamespace(t *testing.T) {
+	t.Parallel()
+	ns := nsName(t.Name())
+	mustKubectl(t, "create", "ns", ns)
+	mustKubectlIn(t, `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: held
+  finalizers: [e2e.kastle.dev/hold]
+data: {a: "1"}
+`, "create", "-n", ns, "-f", "-")
+	t.Cleanup(func() {
+		kubectl(t, "patch", "cm", "held", "-n", ns, "--type=merge", "-p", `{"metadata":{"finalizers":null}}`)
+	})
+
+	mustKubectl(t, "delete", "ns", ns, "--wait=false")
+	eventually(t, 30*time.Second, func() string {
+		out := mustKubectl(t, "get", "ns", ns)
+		if !regexp.MustCompile(`(?m)^` + ns + `\s+Terminating\s+\d+s$`).MatchString(out) {
+			return "namespace not shown Terminating:\n" + out
+		}
+		return ""
+	})
+	// The held object is being deleted but stays while its finalizer does.
+	eventually(t, 30*time.Second, func() string {
+		if ts := mustKubectl(t, "get", "cm", "held", "-n", ns, "-o", "jsonpath={.metadata.deletionTimestamp}"); ts == "" {
+			return "held configmap has no deletionTimestamp"
+		}
+		return ""
+	})
+
+	r := kubectl(t, "create", "cm", "late", "-n", ns)
+	if r.code == 0 || !strings.Contains(r.stderr, "Forbidden") || !strings.Contains(r.stderr, "because it is being terminated") {
+		t.Errorf("create in a terminating namespace: want Forbidden ... being terminated, got %s", r)
+	}
+
+	mustKubectl(t, "patch", "cm", "held", "-n", ns, "--type=json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	mustContain(t, mustKubectl(t, "wait", "--for=delete", "ns/"+ns, "--timeout=60s"), "condition met")
+	if r := kubectl(t, "get", "ns", ns); r.code == 0 {
+		t.Errorf("namespace still there: %s", r)
+	}
+}
