@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"runtime"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
+	"github.com/kastle-dev/kastle/internal/storage/cacher"
 	"github.com/kastle-dev/kastle/internal/storage/etcd3"
 )
 
@@ -116,12 +118,33 @@ func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
 	if st, ok := s.storages[prefix]; ok {
 		return st, prefix
 	}
-	var st storage.Interface = &instrumented{
-		next:     etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New)),
-		resource: r.EtcdPrefix, hist: s.metrics.etcd,
+	direct := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
+	c, err := cacher.New(cacher.Config{
+		Storage:  &instrumented{next: direct, resource: r.EtcdPrefix, hist: s.metrics.etcd},
+		Prefix:   prefix,
+		NewFunc:  r.New,
+		GetAttrs: registry.Attrs(r),
+		Progress: direct,
+		Logger:   s.log,
+	})
+	if err != nil {
+		// The configuration is ours: an error here is a programming error.
+		panic(fmt.Sprintf("watch cache for %s: %v", prefix, err))
 	}
-	s.storages[prefix] = st
-	return st, prefix
+	s.storages[prefix] = c
+	return c, prefix
+}
+
+// dropStorage stops and forgets the storage of a prefix whose resource
+// is no longer served (a deleted CRD).
+func (s *server) dropStorage(prefix string) {
+	s.storageMu.Lock()
+	st, ok := s.storages[prefix]
+	delete(s.storages, prefix)
+	s.storageMu.Unlock()
+	if c, ok2 := st.(*cacher.Cacher); ok && ok2 {
+		c.Stop()
+	}
 }
 
 // storageForCustom returns the storage of a CRD's storage version; every
@@ -150,7 +173,17 @@ func (a admissionRef) Validate(ctx context.Context, at *registry.Attributes) err
 	return a.s.admission.Validate(ctx, at)
 }
 
-func (s *server) stop() {}
+// stop ends the watch caches.
+func (s *server) stop() {
+	s.storageMu.Lock()
+	defer s.storageMu.Unlock()
+	for p, st := range s.storages {
+		if c, ok := st.(*cacher.Cacher); ok {
+			c.Stop()
+		}
+		delete(s.storages, p)
+	}
+}
 
 // bootstrap creates the namespaces every cluster has.
 func (s *server) bootstrap(ctx context.Context) error {
@@ -197,6 +230,13 @@ func (s *server) mux() http.Handler {
 	m.HandleFunc("/readyz/", s.health("readyz", true))
 	m.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	m.Handle("/openapi/", s.openapi)
+	if s.cfg.Profiling {
+		// Behind authentication and authorization like everything else.
+		m.HandleFunc("/debug/pprof/", pprof.Index)
+		m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {

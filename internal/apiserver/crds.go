@@ -234,6 +234,7 @@ func (c *crdController) finalize(ctx context.Context, obj *apiextensionsv1.Custo
 				c.s.log.Warn("deleting custom resources", "crd", obj.Name, "err", err)
 				return
 			}
+			c.s.dropStorage(prefix)
 		}
 	}
 	_, err := c.store.Update(ctx, "", obj.Name, func(cur kruntime.Object) (kruntime.Object, error) {

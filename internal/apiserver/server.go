@@ -31,14 +31,16 @@ type Config struct {
 	ExtraSANs   []string
 	// EtcdServers selects an external etcd; empty runs an embedded one in
 	// DataDir/etcd.
-	EtcdServers                             []string
-	EtcdCAFile, EtcdCertFile, EtcdKeyFile   string
-	EtcdPrefix                              string
-	EtcdCompactionInterval                  time.Duration
+	EtcdServers                              []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile    string
+	EtcdPrefix                               string
+	EtcdCompactionInterval                   time.Duration
 	MaxRequestsInFlight, MaxMutatingInFlight int
-	MinRequestTimeout                       time.Duration
-	ShutdownTimeout                         time.Duration
-	Log                                     *slog.Logger
+	MinRequestTimeout                        time.Duration
+	ShutdownTimeout                          time.Duration
+	// Profiling serves /debug/pprof (kube-apiserver's --profiling).
+	Profiling bool
+	Log       *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -184,4 +186,3 @@ func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error
 	}
 	return e.Client(), func() { _ = e.Close() }, nil
 }
-

@@ -38,6 +38,7 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.IntVar(&cfg.MaxMutatingInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingInFlight, "maximum concurrent mutating requests")
 	f.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "a watch without timeoutSeconds lasts between one and two times this")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	f.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof to authorized users")
 	_ = cmd.MarkFlagRequired("data-dir")
 	return cmd
 }

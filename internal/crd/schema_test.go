@@ -262,3 +262,31 @@ func TestPrinterColumns(t *testing.T) {
 		t.Fatal("nil object accepted")
 	}
 }
+
+// TestConcurrentUse runs one Schema from several goroutines, as the server
+// does; run with -race to check it shares no mutable state.
+func TestConcurrentUse(t *testing.T) {
+	s := mustSchema(t)
+	done := make(chan struct{})
+	for i := 0; i < 4; i++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for j := 0; j < 50; j++ {
+				obj := mustObj(t, `{metadata: {name: a, creationTimestamp: "2024-01-01T00:00:00Z"}, spec: {size: 3, bogus: 1}}`)
+				s.Prune(obj)
+				s.Default(obj)
+				if errs := s.Validate(obj); len(errs) > 0 {
+					t.Error(errs)
+					return
+				}
+				if _, err := s.Row(&unstructured.Unstructured{Object: obj}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		<-done
+	}
+}

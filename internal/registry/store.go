@@ -558,7 +558,7 @@ func (s *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) 
 // predicate parses the selectors of a list or watch. nameOnly is the name
 // of a metadata.name=X field selector, which narrows the read to one key.
 func (s *Store) predicate(opts *metav1.ListOptions) (storage.Predicate, string, error) {
-	p := storage.Predicate{GetAttrs: s.attrs}
+	p := storage.Predicate{GetAttrs: Attrs(s.Resource)}
 	if opts.LabelSelector != "" {
 		sel, err := labels.Parse(opts.LabelSelector)
 		if err != nil {
@@ -599,21 +599,25 @@ func (s *Store) selectableFields() map[string]bool {
 	return allowed
 }
 
-func (s *Store) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
-	acc, err := meta.Accessor(obj)
-	if err != nil {
-		return nil, nil, err
-	}
-	fs := fields.Set{"metadata.name": acc.GetName()}
-	if s.Resource.Namespaced {
-		fs["metadata.namespace"] = acc.GetNamespace()
-	}
-	if s.Resource.Fields != nil {
-		for k, v := range s.Resource.Fields(obj) {
-			fs[k] = v
+// Attrs returns the labels and selectable fields of r's objects; the
+// watch cache indexes with the same function the predicates use.
+func Attrs(r *apis.Resource) storage.AttrFunc {
+	return func(obj runtime.Object) (labels.Set, fields.Set, error) {
+		acc, err := meta.Accessor(obj)
+		if err != nil {
+			return nil, nil, err
 		}
+		fs := fields.Set{"metadata.name": acc.GetName()}
+		if r.Namespaced {
+			fs["metadata.namespace"] = acc.GetNamespace()
+		}
+		if r.Fields != nil {
+			for k, v := range r.Fields(obj) {
+				fs[k] = v
+			}
+		}
+		return labels.Set(acc.GetLabels()), fs, nil
 	}
-	return labels.Set(acc.GetLabels()), fs, nil
 }
 
 // generateName appends five random characters, as kube-apiserver does.

@@ -63,7 +63,7 @@ data: {a: "1"}
 	})
 
 	r := kubectl(t, "create", "cm", "late", "-n", ns)
-	if r.code == 0 || !strings.Contains(r.stderr, "Forbidden") || !strings.Contains(r.stderr, "because it is being terminated") {
+	if r.code == 0 || !strings.Contains(strings.ToLower(r.stderr), "forbidden") || !strings.Contains(r.stderr, "because it is being terminated") {
 		t.Errorf("create in a terminating namespace: want Forbidden ... being terminated, got %s", r)
 	}
 
