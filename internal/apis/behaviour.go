@@ -7,11 +7,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/kastle-dev/kastle/internal/apis/defaults"
 	"github.com/kastle-dev/kastle/internal/apis/printers"
 	"github.com/kastle-dev/kastle/internal/apis/validation"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/crd"
 )
 
@@ -25,7 +27,12 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 	if gk == apiextensionsv1.Kind("CustomResourceDefinition") {
 		return crdBehaviour(p)
 	}
+	var prepare func(runtime.Object, *user.Info)
+	if gk == certificatesv1.Kind("CertificateSigningRequest") {
+		prepare = stampRequester
+	}
 	return Behaviour{
+		PrepareForCreate:     prepare,
 		Default:              defaults.Default,
 		Validate:             validation.Validate,
 		ValidateUpdate:       validation.ValidateUpdate,
@@ -39,7 +46,15 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 // (structural schemas, names, versions).
 func crdBehaviour(p *printers.Printer) Behaviour {
 	return Behaviour{
-		Default: func(obj runtime.Object) { crd.DefaultCRD(obj.(*apiextensionsv1.CustomResourceDefinition)) },
+		Default: func(obj runtime.Object) {
+			c := obj.(*apiextensionsv1.CustomResourceDefinition)
+			crd.DefaultCRD(c)
+			// status.conditions has no omitempty: an empty list, not null,
+			// lets `kubectl wait --for=condition=…` wait instead of failing.
+			if c.Status.Conditions == nil {
+				c.Status.Conditions = []apiextensionsv1.CustomResourceDefinitionCondition{}
+			}
+		},
 		Validate: func(obj runtime.Object) field.ErrorList {
 			return crd.ValidateCRD(obj.(*apiextensionsv1.CustomResourceDefinition))
 		},
@@ -48,5 +63,27 @@ func crdBehaviour(p *printers.Printer) Behaviour {
 		},
 		Columns: p.Columns,
 		Row:     func(obj runtime.Object) ([]interface{}, error) { return p.Row(obj, time.Now()) },
+	}
+}
+
+// stampRequester records who asked for a certificate: signers and
+// approvers decide on it, so it comes from authentication, never from the
+// client's body.
+func stampRequester(obj runtime.Object, requester *user.Info) {
+	csr, ok := obj.(*certificatesv1.CertificateSigningRequest)
+	if !ok {
+		return
+	}
+	csr.Spec.Username, csr.Spec.UID, csr.Spec.Groups, csr.Spec.Extra = "", "", nil, nil
+	if requester == nil {
+		return
+	}
+	csr.Spec.Username, csr.Spec.UID = requester.Name, requester.UID
+	csr.Spec.Groups = append([]string(nil), requester.Groups...)
+	if len(requester.Extra) > 0 {
+		csr.Spec.Extra = map[string]certificatesv1.ExtraValue{}
+		for k, v := range requester.Extra {
+			csr.Spec.Extra[k] = append(certificatesv1.ExtraValue(nil), v...)
+		}
 	}
 }

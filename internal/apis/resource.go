@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
 // Verbs every resource supports. Subresource verbs are listed per
@@ -36,6 +38,10 @@ type Subresource struct {
 // Behaviour holds the per-resource functions the generic registry calls.
 // Any nil function means "nothing to do".
 type Behaviour struct {
+	// PrepareForCreate records the requester on objects that keep it
+	// (CertificateSigningRequest's spec.username, groups, uid, extra).
+	// requester is nil for the server's own writes.
+	PrepareForCreate func(obj runtime.Object, requester *user.Info)
 	// Default fills defaults in place (create, update and decode of old
 	// stored objects).
 	Default func(obj runtime.Object)

@@ -315,7 +315,9 @@ func customResource(obj *apiextensionsv1.CustomResourceDefinition, version strin
 	}
 	if sc := sch.Scale(); sc != nil {
 		r.Subresources = append(r.Subresources, apis.Subresource{Name: "scale", Kind: autoscalingv1.SchemeGroupVersion.WithKind("Scale"), Verbs: []string{"get", "patch", "update"}})
-		r.Scale = func(o kruntime.Object) (*autoscalingv1.Scale, error) { return crd.GetScale(o.(*unstructured.Unstructured), sc) }
+		r.Scale = func(o kruntime.Object) (*autoscalingv1.Scale, error) {
+			return crd.GetScale(o.(*unstructured.Unstructured), sc)
+		}
 		r.SetReplicas = func(o kruntime.Object, n int32) error { return crd.SetReplicas(o.(*unstructured.Unstructured), sc, n) }
 	}
 	r.Default = func(o kruntime.Object) {
@@ -372,4 +374,3 @@ func removeString(list []string, s string) []string {
 	}
 	return out
 }
-

@@ -42,4 +42,3 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	_ = cmd.MarkFlagRequired("data-dir")
 	return cmd
 }
-

@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/kastle-dev/kastle/internal/apis"
+	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/storage"
 )
 
@@ -148,6 +149,10 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	}
 	if r.StatusField != "" && r.Kind != "Node" {
 		clearStatus(obj, r)
+	}
+	if r.PrepareForCreate != nil {
+		u, _ := request.UserFrom(ctx)
+		r.PrepareForCreate(obj, u)
 	}
 	if r.Default != nil {
 		r.Default(obj)

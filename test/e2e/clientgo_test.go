@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,101 +15,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 )
-
-// tracker is what an informer's event handlers have told us: the live
-// objects with their "v" value, and how often each name was deleted.
-type tracker struct {
-	mu      sync.Mutex
-	live    map[string]string
-	deletes map[string]int
-}
-
-func newTracker() *tracker { return &tracker{live: map[string]string{}, deletes: map[string]int{}} }
-
-func (tr *tracker) handlers() cache.ResourceEventHandlerFuncs {
-	set := func(obj any) {
-		cm := obj.(*corev1.ConfigMap)
-		tr.mu.Lock()
-		tr.live[cm.Name] = cm.Data["v"]
-		tr.mu.Unlock()
-	}
-	return cache.ResourceEventHandlerFuncs{
-		AddFunc:    set,
-		UpdateFunc: func(_, obj any) { set(obj) },
-		DeleteFunc: func(obj any) {
-			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-				obj = tomb.Obj
-			}
-			cm := obj.(*corev1.ConfigMap)
-			tr.mu.Lock()
-			delete(tr.live, cm.Name)
-			tr.deletes[cm.Name]++
-			tr.mu.Unlock()
-		},
-	}
-}
-
-// diff compares the tracked state with the wanted live objects and the
-// names that must have been deleted exactly once; "" means equal.
-func (tr *tracker) diff(want map[string]string, deleted []string) string {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	var problems []string
-	for name, v := range want {
-		if got, ok := tr.live[name]; !ok {
-			problems = append(problems, name+" missing")
-		} else if got != v {
-			problems = append(problems, fmt.Sprintf("%s v=%q want %q", name, got, v))
-		}
-	}
-	for name := range tr.live {
-		if _, ok := want[name]; !ok {
-			problems = append(problems, name+" should not exist")
-		}
-	}
-	for _, name := range deleted {
-		if n := tr.deletes[name]; n != 1 {
-			problems = append(problems, fmt.Sprintf("%s delete seen %d times", name, n))
-		}
-	}
-	for name, n := range tr.deletes {
-		if _, ok := want[name]; ok {
-			problems = append(problems, fmt.Sprintf("%s is live but a delete was seen %d times", name, n))
-		}
-	}
-	if len(problems) == 0 {
-		return ""
-	}
-	sort.Strings(problems)
-	if len(problems) > 20 {
-		problems = append(problems[:20], fmt.Sprintf("… %d more", len(problems)-20))
-	}
-	return fmt.Sprintf("%d differences: %s", len(problems), strings.Join(problems, "; "))
-}
-
-// startInformer runs a ConfigMap informer on ns until the test ends and
-// waits for its first sync.
-func startInformer(t *testing.T, cs kubernetes.Interface, ns string, tr *tracker) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
-	inf := f.Core().V1().ConfigMaps().Informer()
-	if _, err := inf.AddEventHandler(tr.handlers()); err != nil {
-		t.Fatal(err)
-	}
-	f.Start(ctx.Done())
-	t.Cleanup(f.Shutdown)
-	syncCtx, done := context.WithTimeout(ctx, 30*time.Second)
-	defer done()
-	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {
-		t.Fatal("informer did not sync within 30s")
-	}
-}
 
 // churn creates n ConfigMaps, updates each once and deletes every other
 // one, with workers in parallel; every call is retried until acknowledged
@@ -208,7 +114,7 @@ func TestInformerChurn(t *testing.T) {
 	ns := namespace(t)
 	cs := env.shared.clientset(t)
 	tr := newTracker()
-	startInformer(t, cs, ns, tr)
+	startWatcher(t, cs, ns, tr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -249,7 +155,7 @@ func TestInformerSurvivesRestart(t *testing.T) {
 	ns := s.namespace(t)
 	cs := s.clientset(t)
 	tr := newTracker()
-	startInformer(t, cs, ns, tr)
+	startWatcher(t, cs, ns, tr)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -103,10 +103,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rq.create()
-	case "update":
-		rq.update()
-	case "patch":
-		rq.patch()
+	case "update", "patch":
+		if info.Name == "" {
+			status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), strings.ToUpper(map[string]string{"update": "PUT", "patch": "PATCH"}[info.Verb])))
+			return
+		}
+		if info.Verb == "update" {
+			rq.update()
+		} else {
+			rq.patch()
+		}
 	case "delete":
 		rq.delete()
 	case "deletecollection":

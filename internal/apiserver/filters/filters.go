@@ -14,6 +14,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
 // WithPanicRecovery turns a handler panic into a 500 Status and a log
@@ -138,7 +139,7 @@ func WithAuthorization(next http.Handler, z authz.Authorizer) http.Handler {
 
 // forbidden builds kube-apiserver's 403: NewForbidden prefixes the
 // resource ("configmaps \"x\" is forbidden: ") to the sentence built here.
-func forbidden(u *request.User, info *request.Info, reason string) error {
+func forbidden(u *user.Info, info *request.Info, reason string) error {
 	var msg string
 	gr := schema.GroupResource{Group: info.APIGroup, Resource: info.Resource}
 	if info.IsResourceRequest {

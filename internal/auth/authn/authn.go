@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/kastle-dev/kastle/internal/apiserver/request"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
 // Authenticator identifies the caller of a request. It returns
 // (nil, false, nil) when the request carries no credential of its kind,
 // and an error when it carries one that is not valid.
 type Authenticator interface {
-	Authenticate(r *http.Request) (*request.User, bool, error)
+	Authenticate(r *http.Request) (*user.Info, bool, error)
 }
 
 // The groups every authenticated and every anonymous user belongs to.
@@ -31,7 +31,7 @@ var _ Authenticator = Union(nil)
 // Authenticate returns the first accepted identity. Any error ends the
 // search: a bad credential must not be ignored because another method
 // might accept the request.
-func (u Union) Authenticate(r *http.Request) (*request.User, bool, error) {
+func (u Union) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	for _, a := range u {
 		user, ok, err := a.Authenticate(r)
 		if err != nil {
@@ -54,7 +54,7 @@ type X509 struct {
 var _ Authenticator = (*X509)(nil)
 
 // Authenticate verifies the peer certificate chain.
-func (a *X509) Authenticate(r *http.Request) (*request.User, bool, error) {
+func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, false, nil
 	}
@@ -77,7 +77,7 @@ func (a *X509) Authenticate(r *http.Request) (*request.User, bool, error) {
 		return nil, false, errors.New("x509: certificate has no common name")
 	}
 	groups := append([]string(nil), certs[0].Subject.Organization...)
-	return &request.User{Name: cn, Groups: groups}, true, nil
+	return &user.Info{Name: cn, Groups: groups}, true, nil
 }
 
 // Anonymous accepts every request as system:anonymous. It must be last in
@@ -87,6 +87,6 @@ type Anonymous struct{}
 var _ Authenticator = Anonymous{}
 
 // Authenticate always succeeds.
-func (Anonymous) Authenticate(*http.Request) (*request.User, bool, error) {
-	return &request.User{Name: AnonymousUser, Groups: []string{GroupUnauthenticated}}, true, nil
+func (Anonymous) Authenticate(*http.Request) (*user.Info, bool, error) {
+	return &user.Info{Name: AnonymousUser, Groups: []string{GroupUnauthenticated}}, true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
 // Decision is an authorizer's answer.
@@ -20,7 +21,7 @@ const (
 
 // Attributes is what is being authorized.
 type Attributes struct {
-	User *request.User
+	User *user.Info
 	Info *request.Info
 }
 

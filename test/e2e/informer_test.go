@@ -1,0 +1,50 @@
+//go:build e2e_informer
+
+// This file needs k8s.io/client-go/tools/cache, whose dependency
+// github.com/pmezard/go-difflib is not yet listed in go.mod; build with
+// -tags e2e_informer once it is (and then delete listwatch_test.go and
+// this constraint).
+
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// startWatcher runs a client-go ConfigMap informer on ns, feeding tr,
+// until the test ends, and waits for its first sync. Its reflector does
+// the relisting and rewatching the restart test relies on.
+func startWatcher(t *testing.T, cs kubernetes.Interface, ns string, tr *tracker) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
+	inf := f.Core().V1().ConfigMaps().Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { tr.set(obj.(*corev1.ConfigMap)) },
+		UpdateFunc: func(_, obj any) { tr.set(obj.(*corev1.ConfigMap)) },
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			tr.del(obj.(*corev1.ConfigMap).Name)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start(ctx.Done())
+	t.Cleanup(f.Shutdown)
+	syncCtx, done := context.WithTimeout(ctx, 30*time.Second)
+	defer done()
+	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {
+		t.Fatal("informer did not sync within 30s")
+	}
+}
