@@ -29,6 +29,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
 	"github.com/kastle-dev/kastle/internal/apiserver/openapi"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
@@ -55,6 +56,7 @@ type server struct {
 	stores    *stores
 	fields    *registry.FieldManagers
 	admission admission.Chain
+	gc        *garbagecollector.Controller
 	metrics   *metrics
 	openapi   *openapi.Service
 	discovery *discovery.Handler
@@ -84,6 +86,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		metrics: newMetrics(), openapi: openapi.NewService(),
 		storages: map[string]storage.Interface{}, done: make(chan struct{}),
 	}
+	s.gc = garbagecollector.New(s, log)
 	s.fields = registry.NewFieldManagers(scheme, &typeConverters{builtin: applyconfigurations.NewTypeConverter(scheme)})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
@@ -157,9 +160,27 @@ func (s *server) addStore(r *apis.Resource) error {
 	st, prefix := s.storageFor(r)
 	s.stores.set(r, &registry.Store{
 		Resource: r, Storage: st, Prefix: prefix,
-		Admission: admissionRef{s}, Fields: s.fields, Now: time.Now,
+		Admission: admissionRef{s}, Fields: s.fields, Observer: s.gc, Now: time.Now,
 	})
 	return nil
+}
+
+// Store implements garbagecollector.Stores.
+func (s *server) Store(r *apis.Resource) (*registry.Store, bool) { return s.stores.Store(r) }
+
+// AllStores implements garbagecollector.Stores: one store per etcd prefix.
+func (s *server) AllStores() []*registry.Store {
+	seen := map[string]bool{}
+	var out []*registry.Store
+	for _, r := range s.catalogue.Resources() {
+		st, ok := s.stores.Store(r)
+		if !ok || seen[st.Prefix] {
+			continue
+		}
+		seen[st.Prefix] = true
+		out = append(out, st)
+	}
+	return out
 }
 
 // admissionRef lets stores built before the chain use it.
@@ -345,18 +366,11 @@ func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConv
 // NamespacedStores implements namespace.Content: one store per etcd
 // prefix of a namespaced resource.
 func (s *server) NamespacedStores() []*registry.Store {
-	seen := map[string]bool{}
 	var out []*registry.Store
-	for _, r := range s.catalogue.Resources() {
-		if !r.Namespaced {
-			continue
+	for _, st := range s.AllStores() {
+		if st.Resource.Namespaced {
+			out = append(out, st)
 		}
-		st, ok := s.stores.Store(r)
-		if !ok || seen[st.Prefix] {
-			continue
-		}
-		seen[st.Prefix] = true
-		out = append(out, st)
 	}
 	return out
 }

@@ -178,7 +178,7 @@ func (c *crdController) install(obj *apiextensionsv1.CustomResourceDefinition) e
 		st, prefix := c.s.storageForCustom(storageRes)
 		c.s.stores.set(r, &registry.Store{
 			Resource: r, Storage: st, Prefix: prefix,
-			Admission: admissionRef{c.s}, Fields: c.s.fields, Now: time.Now,
+			Admission: admissionRef{c.s}, Fields: c.s.fields, Observer: c.s.gc, Now: time.Now,
 		})
 		c.s.fields.Forget(r.GVK())
 	}

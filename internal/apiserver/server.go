@@ -124,6 +124,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	srv.startNamespaceController(ctrlCtx)
+	go srv.gc.Run(ctrlCtx)
 
 	tlsCfg := &tls.Config{
 		MinVersion:   tls.VersionTLS12,

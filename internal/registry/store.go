@@ -76,8 +76,21 @@ type Store struct {
 	Prefix    string // etcd key prefix of the resource, no trailing slash
 	Admission Admission
 	Fields    *FieldManagers
+	Observer  DeletionObserver
 	Now       func() time.Time
 }
+
+// DeletionObserver hears of every object that was deleted or is waiting
+// for its finalizers after a delete (the garbage collector).
+type DeletionObserver interface {
+	ObjectDeleting(r *apis.Resource, obj runtime.Object)
+}
+
+// NoObserver ignores deletions: for stores nothing depends on.
+type NoObserver struct{}
+
+// ObjectDeleting does nothing.
+func (NoObserver) ObjectDeleting(*apis.Resource, runtime.Object) {}
 
 // Key returns the etcd key of an object.
 func (s *Store) Key(ns, name string) string {
@@ -247,8 +260,12 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		// the deletion now, as kube-apiserver does.
 		acc, _ := meta.Accessor(out)
 		uid, rv := string(acc.GetUID()), acc.GetResourceVersion()
-		if _, err := s.Storage.Delete(ctx, s.Key(ns, name), &storage.Preconditions{UID: &uid, ResourceVersion: &rv}, nil); err != nil && !storage.IsNotFound(err) && !storage.IsConflict(err) {
+		gone, err := s.Storage.Delete(ctx, s.Key(ns, name), &storage.Preconditions{UID: &uid, ResourceVersion: &rv}, nil)
+		if err != nil && !storage.IsNotFound(err) && !storage.IsConflict(err) {
 			return nil, toAPIError(err, r, name)
+		}
+		if err == nil {
+			s.Observer.ObjectDeleting(r, gone)
 		}
 	}
 	return s.out(out), nil
@@ -368,12 +385,9 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
-	if p := opts.PropagationPolicy; p != nil {
-		switch *p {
-		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
-		default:
-			return nil, invalid(r, name, field.ErrorList{field.NotSupported(field.NewPath("propagationPolicy"), *p, []string{"Foreground", "Background", "Orphan"})})
-		}
+	policy, ferr := propagationPolicy(opts)
+	if ferr != nil {
+		return nil, invalid(r, name, field.ErrorList{ferr})
 	}
 	key := s.Key(ns, name)
 	var pre *storage.Preconditions
@@ -392,12 +406,24 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if err := s.Admission.Validate(ctx, &Attributes{Operation: Delete, Resource: r, Namespace: ns, Name: name, OldObject: cur, DryRun: dryRun}); err != nil {
 		return nil, err
 	}
-	if keepsForFinalizers(cur) {
+	// Foreground and Orphan deletions wait for the garbage collector,
+	// which the finalizer named after the policy tells what to do.
+	gcFinalizer := ""
+	switch policy {
+	case metav1.DeletePropagationForeground:
+		gcFinalizer = metav1.FinalizerDeleteDependents
+	case metav1.DeletePropagationOrphan:
+		gcFinalizer = metav1.FinalizerOrphanDependents
+	}
+	if keepsForFinalizers(cur) || gcFinalizer != "" {
 		if dryRun {
 			return &DeleteResult{Object: s.out(cur)}, nil
 		}
 		out, err := s.Storage.GuaranteedUpdate(ctx, key, pre, func(c runtime.Object) (runtime.Object, error) {
 			acc, _ := meta.Accessor(c)
+			if gcFinalizer != "" && acc.GetDeletionTimestamp() == nil {
+				acc.SetFinalizers(append(acc.GetFinalizers(), gcFinalizer))
+			}
 			if acc.GetDeletionTimestamp() == nil {
 				now := metav1.NewTime(s.Now().Truncate(time.Second))
 				acc.SetDeletionTimestamp(&now)
@@ -411,6 +437,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			return nil, toAPIError(err, r, name)
 		}
 		if keepsForFinalizers(out) {
+			s.Observer.ObjectDeleting(r, out)
 			return &DeleteResult{Object: s.out(out)}, nil
 		}
 	}
@@ -426,7 +453,27 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
+	s.Observer.ObjectDeleting(r, out)
 	return &DeleteResult{Object: s.out(out), Immediate: true}, nil
+}
+
+// propagationPolicy resolves the policy of a delete: propagationPolicy,
+// else the deprecated orphanDependents, else Background.
+func propagationPolicy(opts *metav1.DeleteOptions) (metav1.DeletionPropagation, *field.Error) {
+	if opts.PropagationPolicy != nil && opts.OrphanDependents != nil {
+		return "", field.Invalid(field.NewPath("propagationPolicy"), *opts.PropagationPolicy, "orphanDependents and propagationPolicy cannot both be set")
+	}
+	if p := opts.PropagationPolicy; p != nil {
+		switch *p {
+		case metav1.DeletePropagationBackground, metav1.DeletePropagationForeground, metav1.DeletePropagationOrphan:
+			return *p, nil
+		}
+		return "", field.NotSupported(field.NewPath("propagationPolicy"), *p, []string{"Foreground", "Background", "Orphan"})
+	}
+	if opts.OrphanDependents != nil && *opts.OrphanDependents {
+		return metav1.DeletePropagationOrphan, nil
+	}
+	return metav1.DeletePropagationBackground, nil
 }
 
 // keepsForFinalizers reports whether deleting obj must wait: it has

@@ -75,7 +75,7 @@ func newStore(t *testing.T, group, plural string) *Store {
 	return &Store{
 		Resource: r, Storage: st, Prefix: "/test/" + t.Name() + "/" + plural,
 		Admission: allowAll{}, Fields: NewFieldManagers(scheme, builtinTypes{applyconfigurations.NewTypeConverter(scheme)}),
-		Now: time.Now,
+		Observer: NoObserver{}, Now: time.Now,
 	}
 }
 
