@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -14,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -226,7 +225,6 @@ func (s *Store) checkNamespace(acc metav1.Object, ns string) error {
 // receives the current object and returns the desired one.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts WriteOptions) (runtime.Object, error) {
 	r := s.Resource
-	var final runtime.Object
 	var deleteNow bool
 	try := func(cur runtime.Object) (runtime.Object, error) {
 		cur = s.out(cur)
@@ -238,7 +236,6 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		if err != nil {
 			return nil, err
 		}
-		final = newObj
 		acc, _ := meta.Accessor(newObj)
 		deleteNow = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !namespaceKeeps(newObj)
 		return newObj, nil
@@ -254,7 +251,6 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
-	_ = final
 	if deleteNow {
 		// The last finalizer is gone from an object being deleted: finish
 		// the deletion now, as kube-apiserver does.
@@ -519,6 +515,14 @@ func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (
 	if err := meta.SetList(list, items); err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
+	if !s.Resource.Custom {
+		// Items of built-in lists carry no apiVersion/kind on the wire, as
+		// in kube-apiserver. SetList copied them, so the cache is untouched.
+		_ = meta.EachListItem(list, func(o runtime.Object) error {
+			o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+			return nil
+		})
+	}
 	la, err := meta.ListAccessor(list)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
@@ -710,17 +714,6 @@ func specChanged(obj, old runtime.Object, r *apis.Resource) bool {
 func skipTopLevel(k string, r *apis.Resource) bool {
 	return k == "metadata" || k == "apiVersion" || k == "kind" || (r.StatusField != "" && k == r.StatusField)
 }
-
-// uidOf returns an object's uid for messages.
-func uidOf(obj runtime.Object) types.UID {
-	acc, err := meta.Accessor(obj)
-	if err != nil {
-		return ""
-	}
-	return acc.GetUID()
-}
-
-var _ = strings.TrimSpace
 
 // DeleteCollection deletes every object a list with opts selects, one by
 // one, and returns the list of deleted (or now deleting) objects.

@@ -120,7 +120,6 @@ func (q *req) encodeEvent(buf *bytes.Buffer, ev storage.Event, out Output) error
 			return err
 		}
 		we := &metav1.WatchEvent{Type: typ, Object: runtime.RawExtension{Raw: raw.Bytes()}}
-		we.Object.Raw = raw.Bytes()
 		frame, err := we.Marshal()
 		if err != nil {
 			return err
