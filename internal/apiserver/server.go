@@ -124,6 +124,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	srv.startNamespaceController(ctrlCtx)
+	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
+		return fmt.Errorf("indexing owner references: %w", err)
+	}
 	go srv.gc.Run(ctrlCtx)
 
 	tlsCfg := &tls.Config{

@@ -75,21 +75,22 @@ type Store struct {
 	Prefix    string // etcd key prefix of the resource, no trailing slash
 	Admission Admission
 	Fields    *FieldManagers
-	Observer  DeletionObserver
+	Observer  WriteObserver
 	Now       func() time.Time
 }
 
-// DeletionObserver hears of every object that was deleted or is waiting
-// for its finalizers after a delete (the garbage collector).
-type DeletionObserver interface {
-	ObjectDeleting(r *apis.Resource, obj runtime.Object)
+// WriteObserver hears of every stored write (the garbage collector keeps
+// its owner index with it). old is nil on create; obj is nil when the
+// object is gone. It must not block.
+type WriteObserver interface {
+	ObjectWritten(r *apis.Resource, old, obj runtime.Object)
 }
 
-// NoObserver ignores deletions: for stores nothing depends on.
+// NoObserver ignores writes.
 type NoObserver struct{}
 
-// ObjectDeleting does nothing.
-func (NoObserver) ObjectDeleting(*apis.Resource, runtime.Object) {}
+// ObjectWritten does nothing.
+func (NoObserver) ObjectWritten(*apis.Resource, runtime.Object, runtime.Object) {}
 
 // Key returns the etcd key of an object.
 func (s *Store) Key(ns, name string) string {
@@ -200,6 +201,7 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
+	s.Observer.ObjectWritten(r, nil, out)
 	return s.out(out), nil
 }
 
@@ -226,7 +228,9 @@ func (s *Store) checkNamespace(acc metav1.Object, ns string) error {
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts WriteOptions) (runtime.Object, error) {
 	r := s.Resource
 	var deleteNow bool
+	var before runtime.Object
 	try := func(cur runtime.Object) (runtime.Object, error) {
+		before = cur
 		cur = s.out(cur)
 		newObj, err := fn(cur.DeepCopyObject())
 		if err != nil {
@@ -251,6 +255,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
+	if before != nil {
+		s.Observer.ObjectWritten(r, before, out)
+	}
 	if deleteNow {
 		// The last finalizer is gone from an object being deleted: finish
 		// the deletion now, as kube-apiserver does.
@@ -261,7 +268,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 			return nil, toAPIError(err, r, name)
 		}
 		if err == nil {
-			s.Observer.ObjectDeleting(r, gone)
+			s.Observer.ObjectWritten(r, gone, nil)
 		}
 	}
 	return s.out(out), nil
@@ -432,8 +439,8 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		if err != nil {
 			return nil, toAPIError(err, r, name)
 		}
+		s.Observer.ObjectWritten(r, cur, out)
 		if keepsForFinalizers(out) {
-			s.Observer.ObjectDeleting(r, out)
 			return &DeleteResult{Object: s.out(out)}, nil
 		}
 	}
@@ -449,7 +456,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
-	s.Observer.ObjectDeleting(r, out)
+	s.Observer.ObjectWritten(r, out, nil)
 	return &DeleteResult{Object: s.out(out), Immediate: true}, nil
 }
 

@@ -24,7 +24,6 @@ import (
 func startWatcher(t *testing.T, cs kubernetes.Interface, ns string, tr *tracker) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(ns))
 	inf := f.Core().V1().ConfigMaps().Informer()
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -40,8 +39,18 @@ func startWatcher(t *testing.T, cs kubernetes.Interface, ns string, tr *tracker)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Log why the reflector had to relist or rewatch: on a failure this
+	// tells a server that drops watches from one that answers 410 Gone.
+	if err := inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		t.Logf("%s informer: watch error: %v", time.Now().Format(time.TimeOnly), err)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	f.Start(ctx.Done())
-	t.Cleanup(f.Shutdown)
+	t.Cleanup(func() {
+		cancel() // Shutdown waits for the informers, which stop on ctx
+		f.Shutdown()
+	})
 	syncCtx, done := context.WithTimeout(ctx, 30*time.Second)
 	defer done()
 	if !cache.WaitForCacheSync(syncCtx.Done(), inf.HasSynced) {

@@ -66,7 +66,7 @@ func (tr *tracker) diff(want map[string]string, deleted []string) string {
 		return ""
 	}
 	sort.Strings(problems)
-	if len(problems) > 20 {
+	if len(problems) > 2000 {
 		problems = append(problems[:20], fmt.Sprintf("… %d more", len(problems)-20))
 	}
 	return fmt.Sprintf("%d differences: %s", len(problems), strings.Join(problems, "; "))

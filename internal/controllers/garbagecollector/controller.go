@@ -3,6 +3,7 @@ package garbagecollector
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,41 +18,134 @@ import (
 
 // Stores gives access to the registry.
 type Stores interface {
-	// AllStores returns one store per etcd prefix.
-	AllStores() []*registry.Store
 	// Store returns the store of a served resource.
 	Store(r *apis.Resource) (*registry.Store, bool)
 }
 
-type item struct {
+// dependent names an object with an owner reference.
+type dependent struct {
+	r         *apis.Resource
+	namespace string
+	name      string
+	uid       types.UID
+}
+
+// owner is a queued owner: its resource and last known state.
+type owner struct {
 	r   *apis.Resource
-	obj runtime.Object
+	obj metav1.Object
 }
 
 // Controller is the garbage collector. Create it with New.
 type Controller struct {
 	stores Stores
 	log    *slog.Logger
-	queue  chan item
-	// retry is how long to wait before re-examining an owner whose
-	// dependents are still being deleted.
-	retry time.Duration
+	queue  chan owner
+	retry  time.Duration
+
+	mu         sync.Mutex
+	dependents map[types.UID]map[dependent]struct{}
 }
 
-var _ registry.DeletionObserver = (*Controller)(nil)
+var _ registry.WriteObserver = (*Controller)(nil)
 
-// New returns a collector; call Run to start it.
+// New returns a collector; call Seed with the existing objects and Run to
+// start it.
 func New(stores Stores, log *slog.Logger) *Controller {
-	return &Controller{stores: stores, log: log, queue: make(chan item, 10000), retry: time.Second}
+	return &Controller{
+		stores: stores, log: log, queue: make(chan owner, 4096), retry: time.Second,
+		dependents: map[types.UID]map[dependent]struct{}{},
+	}
 }
 
-// ObjectDeleting queues an owner whose deletion may need propagating.
-func (c *Controller) ObjectDeleting(r *apis.Resource, obj runtime.Object) {
-	select {
-	case c.queue <- item{r, obj}:
-	default:
-		c.log.Warn("garbage collector queue full; dependents may remain", "resource", r.String())
+// Seed indexes the owner references of every object in stores.
+func (c *Controller) Seed(ctx context.Context, stores []*registry.Store) error {
+	for _, st := range stores {
+		list, err := st.List(ctx, "", &metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			c.ObjectWritten(st.Resource, nil, it)
+		}
 	}
+	return nil
+}
+
+// ObjectWritten keeps the owner index and queues owners whose deletion
+// must be propagated.
+func (c *Controller) ObjectWritten(r *apis.Resource, old, obj runtime.Object) {
+	var oldAcc, newAcc metav1.Object
+	if old != nil {
+		oldAcc, _ = meta.Accessor(old)
+	}
+	if obj != nil {
+		newAcc, _ = meta.Accessor(obj)
+	}
+	c.mu.Lock()
+	if oldAcc != nil {
+		c.unindex(r, oldAcc)
+	}
+	if newAcc != nil {
+		c.index(r, newAcc)
+	}
+	var queue metav1.Object
+	switch {
+	case newAcc == nil && oldAcc != nil && len(c.dependents[oldAcc.GetUID()]) > 0:
+		queue = oldAcc // gone, with dependents: Background
+	case newAcc != nil && newAcc.GetDeletionTimestamp() != nil &&
+		(has(newAcc.GetFinalizers(), metav1.FinalizerDeleteDependents) || has(newAcc.GetFinalizers(), metav1.FinalizerOrphanDependents)):
+		queue = newAcc
+	}
+	c.mu.Unlock()
+	if queue != nil {
+		c.enqueue(owner{r, queue})
+	}
+}
+
+func (c *Controller) enqueue(o owner) {
+	select {
+	case c.queue <- o:
+	default:
+		// Never block a write: try again shortly.
+		time.AfterFunc(c.retry, func() { c.enqueue(o) })
+	}
+}
+
+func (c *Controller) index(r *apis.Resource, obj metav1.Object) {
+	for _, ref := range obj.GetOwnerReferences() {
+		deps := c.dependents[ref.UID]
+		if deps == nil {
+			deps = map[dependent]struct{}{}
+			c.dependents[ref.UID] = deps
+		}
+		deps[dependent{r, obj.GetNamespace(), obj.GetName(), obj.GetUID()}] = struct{}{}
+	}
+}
+
+func (c *Controller) unindex(r *apis.Resource, obj metav1.Object) {
+	for _, ref := range obj.GetOwnerReferences() {
+		deps := c.dependents[ref.UID]
+		delete(deps, dependent{r, obj.GetNamespace(), obj.GetName(), obj.GetUID()})
+		if len(deps) == 0 {
+			delete(c.dependents, ref.UID)
+		}
+	}
+}
+
+// dependentsOf returns a snapshot of an owner's dependents.
+func (c *Controller) dependentsOf(uid types.UID) []dependent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]dependent, 0, len(c.dependents[uid]))
+	for d := range c.dependents[uid] {
+		out = append(out, d)
+	}
+	return out
 }
 
 // Run works until ctx ends.
@@ -60,50 +154,50 @@ func (c *Controller) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case it := <-c.queue:
-			again, err := c.process(ctx, it)
+		case o := <-c.queue:
+			again, err := c.process(ctx, o)
 			if err != nil && ctx.Err() == nil {
-				c.log.Warn("garbage collection", "resource", it.r.String(), "err", err)
+				c.log.Warn("garbage collection", "resource", o.r.String(), "name", o.obj.GetName(), "err", err)
 				again = true
 			}
 			if again {
-				time.AfterFunc(c.retry, func() { c.ObjectDeleting(it.r, it.obj) })
+				time.AfterFunc(c.retry, func() { c.enqueue(o) })
 			}
 		}
 	}
 }
 
 // process handles one owner; again asks for a later retry.
-func (c *Controller) process(ctx context.Context, it item) (again bool, err error) {
-	owner, err := meta.Accessor(it.obj)
-	if err != nil {
-		return false, err
-	}
-	store, ok := c.stores.Store(it.r)
+func (c *Controller) process(ctx context.Context, o owner) (again bool, err error) {
+	store, ok := c.stores.Store(o.r)
 	if !ok {
 		return false, nil
 	}
-	cur, err := store.Get(ctx, owner.GetNamespace(), owner.GetName(), "")
+	cur, err := store.Get(ctx, o.obj.GetNamespace(), o.obj.GetName(), "")
 	if apierrors.IsNotFound(err) {
-		// The owner is gone: delete its dependents (Background).
-		_, err := c.deleteDependents(ctx, owner, metav1.DeletePropagationBackground)
+		_, err := c.deleteDependents(ctx, o.obj.GetUID(), metav1.DeletePropagationBackground)
 		return false, err
 	}
 	if err != nil {
 		return false, err
 	}
 	live, _ := meta.Accessor(cur)
-	if live.GetUID() != owner.GetUID() || live.GetDeletionTimestamp() == nil {
-		return false, nil // a new object of the same name, or not deleting
+	if live.GetUID() != o.obj.GetUID() {
+		// A new object took the name: the old owner is gone.
+		_, err := c.deleteDependents(ctx, o.obj.GetUID(), metav1.DeletePropagationBackground)
+		return false, err
+	}
+	if live.GetDeletionTimestamp() == nil {
+		return false, nil
 	}
 	switch {
 	case has(live.GetFinalizers(), metav1.FinalizerOrphanDependents):
-		if err := c.orphan(ctx, live); err != nil {
+		if err := c.orphan(ctx, live.GetUID()); err != nil {
 			return false, err
 		}
 		return false, c.dropFinalizer(ctx, store, live, metav1.FinalizerOrphanDependents)
 	case has(live.GetFinalizers(), metav1.FinalizerDeleteDependents):
-		remaining, err := c.deleteDependents(ctx, live, metav1.DeletePropagationForeground)
+		remaining, err := c.deleteDependents(ctx, live.GetUID(), metav1.DeletePropagationForeground)
 		if err != nil {
 			return false, err
 		}
@@ -115,69 +209,18 @@ func (c *Controller) process(ctx context.Context, it item) (again bool, err erro
 	return false, nil
 }
 
-// dependent is an object with an owner reference to the owner.
-type dependent struct {
-	store *registry.Store
-	obj   metav1.Object
-}
-
-func (c *Controller) dependents(ctx context.Context, owner metav1.Object) ([]dependent, error) {
-	var out []dependent
-	for _, st := range c.stores.AllStores() {
-		ns := ""
-		if st.Resource.Namespaced {
-			// Namespaced owners own objects of their namespace only;
-			// cluster-scoped owners may own objects anywhere.
-			ns = owner.GetNamespace()
-		} else if owner.GetNamespace() != "" {
-			continue
-		}
-		list, err := st.List(ctx, ns, &metav1.ListOptions{ResourceVersion: "0"})
-		if err != nil {
-			return nil, err
-		}
-		items, err := meta.ExtractList(list)
-		if err != nil {
-			return nil, err
-		}
-		for _, obj := range items {
-			acc, err := meta.Accessor(obj)
-			if err != nil {
-				continue
-			}
-			if ownedBy(acc, owner.GetUID()) {
-				out = append(out, dependent{st, acc})
-			}
-		}
-	}
-	return out, nil
-}
-
-func ownedBy(obj metav1.Object, uid types.UID) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID == uid {
-			return true
-		}
-	}
-	return false
-}
-
-// deleteDependents deletes every dependent with policy and returns how
-// many still exist.
-func (c *Controller) deleteDependents(ctx context.Context, owner metav1.Object, policy metav1.DeletionPropagation) (int, error) {
-	deps, err := c.dependents(ctx, owner)
-	if err != nil {
-		return 0, err
-	}
+// deleteDependents deletes every dependent of uid with policy and returns
+// how many still exist.
+func (c *Controller) deleteDependents(ctx context.Context, uid types.UID, policy metav1.DeletionPropagation) (int, error) {
 	remaining := 0
-	for _, d := range deps {
-		if d.obj.GetDeletionTimestamp() != nil {
-			remaining++
+	for _, d := range c.dependentsOf(uid) {
+		st, ok := c.stores.Store(d.r)
+		if !ok {
 			continue
 		}
-		uid := d.obj.GetUID()
-		res, err := d.store.Delete(ctx, d.obj.GetNamespace(), d.obj.GetName(), &metav1.DeleteOptions{
-			PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &uid},
+		depUID := d.uid
+		res, err := st.Delete(ctx, d.namespace, d.name, &metav1.DeleteOptions{
+			PropagationPolicy: &policy, Preconditions: &metav1.Preconditions{UID: &depUID},
 		}, false)
 		if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 			continue
@@ -192,21 +235,21 @@ func (c *Controller) deleteDependents(ctx context.Context, owner metav1.Object, 
 	return remaining, nil
 }
 
-// orphan removes the owner's references from its dependents.
-func (c *Controller) orphan(ctx context.Context, owner metav1.Object) error {
-	deps, err := c.dependents(ctx, owner)
-	if err != nil {
-		return err
-	}
-	for _, d := range deps {
-		_, err := d.store.Update(ctx, d.obj.GetNamespace(), d.obj.GetName(), func(cur runtime.Object) (runtime.Object, error) {
+// orphan removes uid's references from its dependents.
+func (c *Controller) orphan(ctx context.Context, uid types.UID) error {
+	for _, d := range c.dependentsOf(uid) {
+		st, ok := c.stores.Store(d.r)
+		if !ok {
+			continue
+		}
+		_, err := st.Update(ctx, d.namespace, d.name, func(cur runtime.Object) (runtime.Object, error) {
 			acc, err := meta.Accessor(cur)
 			if err != nil {
 				return nil, err
 			}
 			var keep []metav1.OwnerReference
 			for _, ref := range acc.GetOwnerReferences() {
-				if ref.UID != owner.GetUID() {
+				if ref.UID != uid {
 					keep = append(keep, ref)
 				}
 			}
@@ -220,8 +263,8 @@ func (c *Controller) orphan(ctx context.Context, owner metav1.Object) error {
 	return nil
 }
 
-func (c *Controller) dropFinalizer(ctx context.Context, st *registry.Store, owner metav1.Object, finalizer string) error {
-	_, err := st.Update(ctx, owner.GetNamespace(), owner.GetName(), func(cur runtime.Object) (runtime.Object, error) {
+func (c *Controller) dropFinalizer(ctx context.Context, st *registry.Store, o metav1.Object, finalizer string) error {
+	_, err := st.Update(ctx, o.GetNamespace(), o.GetName(), func(cur runtime.Object) (runtime.Object, error) {
 		acc, err := meta.Accessor(cur)
 		if err != nil {
 			return nil, err

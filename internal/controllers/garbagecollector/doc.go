@@ -4,7 +4,8 @@
 // foregroundDeletion finalizer), Orphan removes the owner reference from
 // its dependents (the owner waits with the orphan finalizer).
 //
-// It is driven by the registry's deletion notices and finds dependents in
-// the watch caches, so its cost is proportional to deletions, not to the
+// It keeps an index from owner UID to dependents, fed by the registry's
+// write notices (and seeded from the watch caches at start), so handling a
+// deletion costs in proportion to the owner's dependents, not to the
 // number of objects.
 package garbagecollector
