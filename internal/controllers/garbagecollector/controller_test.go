@@ -46,7 +46,9 @@ func run(m *testing.M) int {
 
 type converters struct{ tc managedfields.TypeConverter }
 
-func (t converters) TypeConverter(*apis.Resource) (managedfields.TypeConverter, error) { return t.tc, nil }
+func (t converters) TypeConverter(*apis.Resource) (managedfields.TypeConverter, error) {
+	return t.tc, nil
+}
 
 type admitAll struct{}
 
