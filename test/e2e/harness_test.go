@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -406,6 +406,21 @@ func (s *server) restConfig(t *testing.T) *rest.Config {
 		t.Fatalf("kubeconfig %s: %v", s.kubeconfig, err)
 	}
 	cfg.QPS, cfg.Burst = 1000, 2000
+	if os.Getenv("E2E_TRACE") != "" {
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				resp, err := rt.RoundTrip(req)
+				code := 0
+				if resp != nil {
+					code = resp.StatusCode
+				}
+				if req.Method != "POST" && req.Method != "PATCH" && req.Method != "DELETE" {
+					fmt.Fprintf(os.Stderr, "TRACE %s %s %s -> %d %v\n", time.Now().Format("15:04:05.000"), req.Method, req.URL.RequestURI(), code, err)
+				}
+				return resp, err
+			})
+		}
+	}
 	cfg.Timeout = 30 * time.Second
 	return cfg
 }
@@ -507,4 +522,6 @@ func firstLine(s string) string {
 	return line
 }
 
-var _ io.Writer = (*logBuffer)(nil)
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

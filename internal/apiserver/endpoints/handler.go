@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -44,6 +45,9 @@ type Handler struct {
 	MinRequestTimeout time.Duration
 	// Watches counts open watches.
 	Watches WatchCounter
+
+	encodedOnce sync.Once
+	encoded     *encodeCache
 }
 
 // WatchCounter counts open watch streams.
@@ -81,6 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status.Write(w, apierrors.NewServiceUnavailable(fmt.Sprintf("%s is not ready", res)))
 		return
 	}
+	h.encodedOnce.Do(func() { h.encoded = newEncodeCache(1024) })
 	rq := &req{h: h, w: w, r: r, info: info, res: res, store: store, ns: ns}
 	if res.Namespaced && ns == "" {
 		switch info.Verb {

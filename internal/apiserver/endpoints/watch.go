@@ -81,12 +81,12 @@ func (q *req) watch() {
 			if !ok {
 				return
 			}
-			buf.Reset()
-			if err := q.encodeEvent(&buf, ev, out); err != nil {
+			frame, err := q.frame(&buf, ev, out)
+			if err != nil {
 				q.h.Log.Warn("encoding watch event", "resource", q.res.String(), "err", err)
 				return
 			}
-			if _, err := q.w.Write(buf.Bytes()); err != nil {
+			if _, err := q.w.Write(frame); err != nil {
 				return
 			}
 			if len(w.ResultChan()) == 0 {
@@ -94,6 +94,25 @@ func (q *req) watch() {
 			}
 		}
 	}
+}
+
+// frame returns the wire frame of ev. Plain object events are shared
+// through the handler's cache; tables, bookmarks and errors are per watch.
+func (q *req) frame(buf *bytes.Buffer, ev storage.Event, out Output) ([]byte, error) {
+	if out.As == "" && (ev.Type == storage.Added || ev.Type == storage.Modified || ev.Type == storage.Deleted) {
+		return q.h.encoded.get(encodeKey{obj: ev.Object, typ: string(ev.Type), media: out.Media}, func() ([]byte, error) {
+			var b bytes.Buffer
+			if err := q.encodeEvent(&b, ev, out); err != nil {
+				return nil, err
+			}
+			return b.Bytes(), nil
+		})
+	}
+	buf.Reset()
+	if err := q.encodeEvent(buf, ev, out); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // encodeEvent writes one watch frame for ev to buf.
