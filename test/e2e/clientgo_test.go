@@ -122,7 +122,7 @@ func TestInformerChurn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, func() string { return tr.diff(want, deleted) })
+	eventually(t, 60*time.Second, func() string { return tr.diff(want, deleted, false) })
 	listMatches(t, cs, ns, want)
 }
 
@@ -205,7 +205,11 @@ func TestInformerSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 60*time.Second, func() string { return tr.diff(want, deleted) })
+	eventually(t, 60*time.Second, func() string { return tr.diff(want, deleted, true) })
+	tr.mu.Lock()
+	seen := len(tr.seen)
+	tr.mu.Unlock()
+	t.Logf("the watcher saw %d of %d objects; the rest lived and died while it relisted", seen, n)
 	listMatches(t, cs, ns, want)
 }
 

@@ -421,7 +421,6 @@ func (s *server) restConfig(t *testing.T) *rest.Config {
 			})
 		}
 	}
-	cfg.Timeout = 30 * time.Second
 	return cfg
 }
 

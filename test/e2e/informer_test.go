@@ -1,10 +1,3 @@
-//go:build e2e_informer
-
-// This file needs k8s.io/client-go/tools/cache, whose dependency
-// github.com/pmezard/go-difflib is not yet listed in go.mod; build with
-// -tags e2e_informer once it is (and then delete listwatch_test.go and
-// this constraint).
-
 package e2e
 
 import (

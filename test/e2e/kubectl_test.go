@@ -293,7 +293,7 @@ func TestDeleteAndWait(t *testing.T) {
 	mustKubectl(t, "create", "cm", "x", "-n", ns)
 	waited := make(chan result, 1)
 	go func() { waited <- kubectl(t, "wait", "--for=delete", "cm/x", "-n", ns, "--timeout=30s") }()
-	time.Sleep(time.Second) // let kubectl wait start watching before the delete
+	time.Sleep(2 * time.Second) // let kubectl wait start watching before the delete
 	deleted := make(chan result, 1)
 	go func() { deleted <- kubectl(t, "delete", "cm", "x", "-n", ns, "--wait=false") }()
 	if r := <-deleted; r.code != 0 {

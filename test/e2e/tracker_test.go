@@ -14,15 +14,19 @@ import (
 type tracker struct {
 	mu      sync.Mutex
 	live    map[string]string
+	seen    map[string]bool // names ever added or updated
 	deletes map[string]int
 }
 
-func newTracker() *tracker { return &tracker{live: map[string]string{}, deletes: map[string]int{}} }
+func newTracker() *tracker {
+	return &tracker{live: map[string]string{}, seen: map[string]bool{}, deletes: map[string]int{}}
+}
 
 // set records an add or update.
 func (tr *tracker) set(cm *corev1.ConfigMap) {
 	tr.mu.Lock()
 	tr.live[cm.Name] = cm.Data["v"]
+	tr.seen[cm.Name] = true
 	tr.mu.Unlock()
 }
 
@@ -35,8 +39,11 @@ func (tr *tracker) del(name string) {
 }
 
 // diff compares the tracked state with the wanted live objects and the
-// names that must have been deleted exactly once; "" means equal.
-func (tr *tracker) diff(want map[string]string, deleted []string) string {
+// names that must have been deleted exactly once; "" means equal. With
+// onlySeen, a deleted object the watcher never saw (created and deleted
+// while it was relisting after a restart) needs no delete event: a relist
+// cannot know of it. Every object it did see still needs exactly one.
+func (tr *tracker) diff(want map[string]string, deleted []string, onlySeen bool) string {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var problems []string
@@ -53,6 +60,12 @@ func (tr *tracker) diff(want map[string]string, deleted []string) string {
 		}
 	}
 	for _, name := range deleted {
+		if onlySeen && !tr.seen[name] {
+			if n := tr.deletes[name]; n != 0 {
+				problems = append(problems, fmt.Sprintf("%s never seen but its delete seen %d times", name, n))
+			}
+			continue
+		}
 		if n := tr.deletes[name]; n != 1 {
 			problems = append(problems, fmt.Sprintf("%s delete seen %d times", name, n))
 		}
@@ -66,7 +79,7 @@ func (tr *tracker) diff(want map[string]string, deleted []string) string {
 		return ""
 	}
 	sort.Strings(problems)
-	if len(problems) > 2000 {
+	if len(problems) > 20 {
 		problems = append(problems[:20], fmt.Sprintf("… %d more", len(problems)-20))
 	}
 	return fmt.Sprintf("%d differences: %s", len(problems), strings.Join(problems, "; "))

@@ -25,24 +25,7 @@ import (
 
 var testClient *clientv3.Client
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "gc-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	srv, err := embedded.Start(context.Background(), embedded.Config{Dir: dir, UnsafeNoFsync: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer srv.Close()
-	testClient = srv.Client()
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
 
 type converters struct{ tc managedfields.TypeConverter }
 

@@ -26,26 +26,8 @@ import (
 // testClient is the client of the etcd started once for the package.
 var testClient *clientv3.Client
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
+func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
 
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "cacher-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	srv, err := embedded.Start(context.Background(), embedded.Config{Dir: dir, UnsafeNoFsync: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer srv.Close()
-	testClient = srv.Client()
-	return m.Run()
-}
 
 // jsonCodec stores ConfigMaps as v1 JSON.
 type jsonCodec struct {
