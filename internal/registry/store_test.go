@@ -19,8 +19,8 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/storage"
-	"github.com/kastle-dev/kastle/internal/storage/embedded"
 	"github.com/kastle-dev/kastle/internal/storage/etcd3"
+	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
 var testClient *clientv3.Client

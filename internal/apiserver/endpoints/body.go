@@ -235,15 +235,14 @@ func (q *req) decodeDeleteOptions(opts *metav1.DeleteOptions) error {
 }
 
 // write encodes obj in the negotiated form.
-func (q *req) write(code int, obj runtime.Object, list bool) {
+func (q *req) write(code int, obj runtime.Object, list bool) error {
 	out, ok := negotiate(q.r.Header.Get("Accept"), list)
 	if ok && out.Media == mediaProtobuf && q.res.Custom {
 		// Custom resources have no protobuf form; take the next choice.
 		out, ok = negotiate(withoutProtobuf(q.r.Header.Get("Accept")), list)
 	}
 	if !ok {
-		q.fail(notAcceptable())
-		return
+		return notAcceptable()
 	}
 	if q.r.URL.Query().Get("pretty") == "true" || q.r.URL.Query().Get("pretty") == "1" {
 		out.Pretty = true
@@ -252,19 +251,17 @@ func (q *req) write(code int, obj runtime.Object, list bool) {
 	case "Table":
 		t, err := q.table(obj, list)
 		if err != nil {
-			q.fail(err)
-			return
+			return err
 		}
 		obj = t
 	case "PartialObjectMetadata", "PartialObjectMetadataList":
 		pm, err := partialMetadata(obj, list, out.Version)
 		if err != nil {
-			q.fail(err)
-			return
+			return err
 		}
 		obj = pm
 	}
-	q.encode(code, obj, out)
+	return q.encode(code, obj, out)
 }
 
 func withoutProtobuf(accept string) string {
@@ -284,7 +281,7 @@ func notAcceptable() error {
 	return apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "", "only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf", 0, false)
 }
 
-func (q *req) encode(code int, obj runtime.Object, out Output) {
+func (q *req) encode(code int, obj runtime.Object, out Output) error {
 	var buf bytes.Buffer
 	enc := runtime.Encoder(q.h.Ser.JSON)
 	ct := mediaJSON
@@ -297,8 +294,7 @@ func (q *req) encode(code int, obj runtime.Object, out Output) {
 		enc = q.h.Ser.Pretty
 	}
 	if err := enc.Encode(obj, &buf); err != nil {
-		q.fail(apierrors.NewInternalError(err))
-		return
+		return apierrors.NewInternalError(err)
 	}
 	h := q.w.Header()
 	h.Set("Content-Type", ct)
@@ -307,10 +303,11 @@ func (q *req) encode(code int, obj runtime.Object, out Output) {
 	}
 	q.w.WriteHeader(code)
 	_, _ = q.w.Write(buf.Bytes())
+	return nil
 }
 
-func (q *req) writeStatusObject(st *metav1.Status) {
-	q.encode(http.StatusOK, st, Output{Media: mediaJSON})
+func (q *req) writeStatusObject(st *metav1.Status) error {
+	return q.encode(http.StatusOK, st, Output{Media: mediaJSON})
 }
 
 // partialMetadata converts an object or list to PartialObjectMetadata(List).

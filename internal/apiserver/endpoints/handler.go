@@ -87,44 +87,46 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.encodedOnce.Do(func() { h.encoded = newEncodeCache(1024) })
 	rq := &req{h: h, w: w, r: r, info: info, res: res, store: store, ns: ns}
-	if res.Namespaced && ns == "" {
-		switch info.Verb {
-		case "list", "watch":
-		default:
-			status.Write(w, apierrors.NewBadRequest("the namespace of the object is required"))
-			return
-		}
+	if err := rq.serve(); err != nil {
+		status.Write(w, err)
+	}
+}
+
+// serve runs the verb. An error is written as a Status by the caller, so
+// a handler returns it only before it has written anything.
+func (q *req) serve() error {
+	info, res := q.info, q.res
+	if res.Namespaced && q.ns == "" && info.Verb != "list" && info.Verb != "watch" {
+		return apierrors.NewBadRequest("the namespace of the object is required")
 	}
 	switch info.Verb {
 	case "get":
-		rq.get()
+		return q.get()
 	case "list":
-		rq.list()
+		return q.list()
 	case "watch":
-		rq.watch()
+		return q.watch()
 	case "create":
 		if info.Name != "" {
-			status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), "create"))
-			return
+			return apierrors.NewMethodNotSupported(res.GroupResource(), "create")
 		}
-		rq.create()
-	case "update", "patch":
+		return q.create()
+	case "update":
 		if info.Name == "" {
-			status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), strings.ToUpper(map[string]string{"update": "PUT", "patch": "PATCH"}[info.Verb])))
-			return
+			return apierrors.NewMethodNotSupported(res.GroupResource(), "PUT")
 		}
-		if info.Verb == "update" {
-			rq.update()
-		} else {
-			rq.patch()
+		return q.update()
+	case "patch":
+		if info.Name == "" {
+			return apierrors.NewMethodNotSupported(res.GroupResource(), "PATCH")
 		}
+		return q.patch()
 	case "delete":
-		rq.delete()
+		return q.delete()
 	case "deletecollection":
-		rq.deleteCollection()
-	default:
-		status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb))
+		return q.deleteCollection()
 	}
+	return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
 }
 
 var errModified = fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again")
@@ -152,113 +154,93 @@ type req struct {
 
 func (q *req) ctx() context.Context { return q.r.Context() }
 
-func (q *req) fail(err error) { status.Write(q.w, err) }
-
-func (q *req) get() {
+func (q *req) get() error {
 	var opts metav1.GetOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	obj, err := q.store.Get(q.ctx(), q.ns, q.info.Name, opts.ResourceVersion)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if q.info.Subresource == "scale" {
-		q.writeScale(http.StatusOK, obj)
-		return
+		return q.writeScale(http.StatusOK, obj)
 	}
-	q.write(http.StatusOK, obj, false)
+	return q.write(http.StatusOK, obj, false)
 }
 
-func (q *req) list() {
+func (q *req) list() error {
 	var opts metav1.ListOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	obj, err := q.store.List(q.ctx(), q.ns, &opts)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusOK, obj, true)
+	return q.write(http.StatusOK, obj, true)
 }
 
-func (q *req) create() {
+func (q *req) create() error {
 	var opts metav1.CreateOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	wo, err := q.writeOptions(opts.DryRun, opts.FieldManager, opts.FieldValidation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	obj, err := q.decodeBody(q.res.GVK(), opts.FieldValidation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	out, err := q.store.Create(q.ctx(), q.ns, obj, wo)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusCreated, out, false)
+	return q.write(http.StatusCreated, out, false)
 }
 
-func (q *req) update() {
+func (q *req) update() error {
 	var opts metav1.UpdateOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	wo, err := q.writeOptions(opts.DryRun, opts.FieldManager, opts.FieldValidation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if q.info.Subresource == "scale" {
-		q.updateScale(wo, opts.FieldValidation)
-		return
+		return q.updateScale(wo, opts.FieldValidation)
 	}
 	obj, err := q.decodeBody(q.res.GVK(), opts.FieldValidation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	out, err := q.store.Update(q.ctx(), q.ns, q.info.Name, func(runtime.Object) (runtime.Object, error) {
 		return obj.DeepCopyObject(), nil
 	}, wo)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusOK, out, false)
+	return q.write(http.StatusOK, out, false)
 }
 
-func (q *req) delete() {
+func (q *req) delete() error {
 	var opts metav1.DeleteOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if err := q.decodeDeleteOptions(&opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	dryRun, err := checkDryRun(opts.DryRun)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	res, err := q.store.Delete(q.ctx(), q.ns, q.info.Name, &opts, dryRun)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if res.Immediate && !q.res.Custom && q.res.Plural != "namespaces" {
 		st := &metav1.Status{
@@ -266,38 +248,32 @@ func (q *req) delete() {
 			Status:   metav1.StatusSuccess,
 			Details:  &metav1.StatusDetails{Name: q.info.Name, Group: q.res.Group, Kind: q.res.Plural, UID: uidOf(res.Object)},
 		}
-		q.writeStatusObject(st)
-		return
+		return q.writeStatusObject(st)
 	}
-	q.write(http.StatusOK, res.Object, false)
+	return q.write(http.StatusOK, res.Object, false)
 }
 
-func (q *req) deleteCollection() {
+func (q *req) deleteCollection() error {
 	var lo metav1.ListOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &lo); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	var opts metav1.DeleteOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if err := q.decodeDeleteOptions(&opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	dryRun, err := checkDryRun(opts.DryRun)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	list, err := q.store.DeleteCollection(q.ctx(), q.ns, &lo, &opts, dryRun)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusOK, list, true)
+	return q.write(http.StatusOK, list, true)
 }
 
 // writeOptions checks the common write parameters.

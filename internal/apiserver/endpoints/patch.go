@@ -23,16 +23,14 @@ import (
 // maxJSONPatchOps bounds the work one JSON patch can ask for.
 const maxJSONPatchOps = 10000
 
-func (q *req) patch() {
+func (q *req) patch() error {
 	var opts metav1.PatchOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	wo, err := q.writeOptions(opts.DryRun, opts.FieldManager, opts.FieldValidation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	ct := q.r.Header.Get("Content-Type")
 	mt, _, _ := mime.ParseMediaType(ct)
@@ -40,36 +38,29 @@ func (q *req) patch() {
 	switch pt {
 	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
 	default:
-		q.fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
-			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got %q)", ct), 0, false))
-		return
+		return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
+			fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got %q)", ct), 0, false)
 	}
 	if pt == types.StrategicMergePatchType && q.res.Custom {
-		q.fail(apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
-			"strategic merge patch is not supported for custom resources: use application/merge-patch+json or application/apply-patch+yaml", 0, false))
-		return
+		return apierrors.NewGenericServerResponse(http.StatusUnsupportedMediaType, "", schema.GroupResource{}, "",
+			"strategic merge patch is not supported for custom resources: use application/merge-patch+json or application/apply-patch+yaml", 0, false)
 	}
 	body, err := q.readBody()
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if pt == types.ApplyYAMLPatchType {
 		if opts.FieldManager == "" {
-			q.fail(apierrors.NewBadRequest("PATCH requests with apply must specify fieldManager"))
-			return
+			return apierrors.NewBadRequest("PATCH requests with apply must specify fieldManager")
 		}
 		force := opts.Force != nil && *opts.Force
-		q.apply(body, wo, force, opts.FieldValidation)
-		return
+		return q.apply(body, wo, force, opts.FieldValidation)
 	}
 	if opts.Force != nil {
-		q.fail(apierrors.NewBadRequest("force may only be given with apply patches"))
-		return
+		return apierrors.NewBadRequest("force may only be given with apply patches")
 	}
 	if q.info.Subresource == "scale" {
-		q.patchScale(pt, body, wo, opts.FieldValidation)
-		return
+		return q.patchScale(pt, body, wo, opts.FieldValidation)
 	}
 	out, err := q.store.Update(q.ctx(), q.ns, q.info.Name, func(cur runtime.Object) (runtime.Object, error) {
 		curJSON, err := json.Marshal(cur)
@@ -84,10 +75,9 @@ func (q *req) patch() {
 		return q.decodePatched(patched, opts.FieldValidation)
 	}, wo)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusOK, out, false)
+	return q.write(http.StatusOK, out, false)
 }
 
 // decodePatched decodes a patched JSON document as a body of the resource.
@@ -143,34 +133,28 @@ func (q *req) applyPatch(pt types.PatchType, doc, patch []byte) ([]byte, error) 
 
 // apply performs server-side apply, creating the object when it does not
 // exist yet.
-func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validation string) {
+func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validation string) error {
 	data, err := yaml.YAMLToJSON(body)
 	if err != nil {
-		q.fail(apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err)))
-		return
+		return apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err))
 	}
 	m := map[string]interface{}{}
 	strictErrs, err := kjson.UnmarshalStrict(data, &m)
 	if err != nil {
-		q.fail(apierrors.NewBadRequest(fmt.Sprintf("error decoding apply patch: %v", jsonError(err))))
-		return
+		return apierrors.NewBadRequest(fmt.Sprintf("error decoding apply patch: %v", jsonError(err)))
 	}
 	if err := q.fieldProblems(validation, strictErrs); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	applied := &unstructured.Unstructured{Object: m}
 	if applied.GetAPIVersion() == "" || applied.GetKind() == "" {
-		q.fail(apierrors.NewBadRequest("apply patches must set apiVersion and kind"))
-		return
+		return apierrors.NewBadRequest("apply patches must set apiVersion and kind")
 	}
 	if err := checkGVK(applied.GroupVersionKind(), q.res.GVK()); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	if n := applied.GetName(); n != "" && n != q.info.Name {
-		q.fail(apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", n, q.info.Name)))
-		return
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", n, q.info.Name))
 	}
 	if q.res.Prune != nil {
 		var probs []error
@@ -178,8 +162,7 @@ func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validatio
 			probs = append(probs, fmt.Errorf("unknown field %q", p))
 		}
 		if err := q.fieldProblems(validation, probs); err != nil {
-			q.fail(err)
-			return
+			return err
 		}
 	}
 	wo.Applied = true
@@ -195,20 +178,16 @@ func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validatio
 		}
 		obj, aerr := fields.Apply(q.res, "", empty, applied, wo.FieldManager, force)
 		if aerr != nil {
-			q.fail(aerr)
-			return
+			return aerr
 		}
 		created, cerr := q.store.Create(q.ctx(), q.ns, obj, wo)
 		if cerr != nil {
-			q.fail(cerr)
-			return
+			return cerr
 		}
-		q.write(http.StatusCreated, created, false)
-		return
+		return q.write(http.StatusCreated, created, false)
 	}
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.write(http.StatusOK, out, false)
+	return q.write(http.StatusOK, out, false)
 }

@@ -26,13 +26,12 @@ func (q *req) scaleOf(obj runtime.Object) (*autoscalingv1.Scale, error) {
 	return sc, nil
 }
 
-func (q *req) writeScale(code int, obj runtime.Object) {
+func (q *req) writeScale(code int, obj runtime.Object) error {
 	sc, err := q.scaleOf(obj)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.encode(code, sc, mustNegotiate(q))
+	return q.encode(code, sc, mustNegotiate(q))
 }
 
 func mustNegotiate(q *req) Output {
@@ -45,10 +44,9 @@ func mustNegotiate(q *req) Output {
 
 // scaleWrite changes the replicas of the parent object to those of the
 // Scale that next computes from the current one.
-func (q *req) scaleWrite(wo registry.WriteOptions, next func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)) {
+func (q *req) scaleWrite(wo registry.WriteOptions, next func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error)) error {
 	if q.res.SetReplicas == nil {
-		q.fail(notFoundPath())
-		return
+		return notFoundPath()
 	}
 	wo.Subresource = ""
 	out, err := q.store.Update(q.ctx(), q.ns, q.info.Name, func(cur runtime.Object) (runtime.Object, error) {
@@ -72,23 +70,21 @@ func (q *req) scaleWrite(wo registry.WriteOptions, next func(cur *autoscalingv1.
 		return cur, nil
 	}, wo)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
-	q.writeScale(http.StatusOK, out)
+	return q.writeScale(http.StatusOK, out)
 }
 
-func (q *req) updateScale(wo registry.WriteOptions, validation string) {
+func (q *req) updateScale(wo registry.WriteOptions, validation string) error {
 	obj, err := q.decodeBody(scaleGVK, validation)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	want := obj.(*autoscalingv1.Scale)
-	q.scaleWrite(wo, func(*autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return want, nil })
+	return q.scaleWrite(wo, func(*autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return want, nil })
 }
 
-func (q *req) patchScale(pt types.PatchType, patch []byte, wo registry.WriteOptions, validation string) {
+func (q *req) patchScale(pt types.PatchType, patch []byte, wo registry.WriteOptions, validation string) error {
 	if pt == types.StrategicMergePatchType && q.res.Custom {
 		pt = types.MergePatchType
 	}
@@ -109,6 +105,7 @@ func (q *req) patchScale(pt types.PatchType, patch []byte, wo registry.WriteOpti
 		}
 		return obj.(*autoscalingv1.Scale), nil
 	})
+	return nil
 }
 
 func (q *req) applyScalePatch(pt types.PatchType, doc, patch []byte) ([]byte, error) {

@@ -19,11 +19,10 @@ import (
 // watch streams events as kube-apiserver does: newline-delimited JSON
 // {"type","object"} frames, or length-prefixed protobuf WatchEvents, each
 // flushed as it happens.
-func (q *req) watch() {
+func (q *req) watch() error {
 	var opts metav1.ListOptions
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	out, ok := negotiate(q.r.Header.Get("Accept"), false)
 	if ok && out.Media == mediaProtobuf && q.res.Custom {
@@ -38,23 +37,20 @@ func (q *req) watch() {
 	timeout := q.h.MinRequestTimeout + time.Duration(rand.Int64N(int64(q.h.MinRequestTimeout)+1))
 	if opts.TimeoutSeconds != nil {
 		if *opts.TimeoutSeconds < 0 {
-			q.fail(apierrors.NewBadRequest("timeoutSeconds must not be negative"))
-			return
+			return apierrors.NewBadRequest("timeoutSeconds must not be negative")
 		}
 		timeout = time.Duration(*opts.TimeoutSeconds) * time.Second
 	}
 	w, err := q.store.Watch(q.ctx(), q.ns, &opts)
 	if err != nil {
-		q.fail(err)
-		return
+		return err
 	}
 	defer w.Stop()
 	q.h.Watches.WatchStarted()
 	defer q.h.Watches.WatchEnded()
 	flusher, ok := q.w.(http.Flusher)
 	if !ok {
-		status.Write(q.w, apierrors.NewInternalError(fmt.Errorf("streaming is not supported")))
-		return
+		return apierrors.NewInternalError(fmt.Errorf("streaming is not supported"))
 	}
 	ct := mediaJSON
 	if out.Media == mediaProtobuf {
@@ -66,28 +62,30 @@ func (q *req) watch() {
 	q.w.WriteHeader(http.StatusOK)
 	flusher.Flush()
 
+	// Headers are out: from here on the stream just ends (nil), it
+	// cannot turn into an error response.
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var buf bytes.Buffer
 	for {
 		select {
 		case <-q.r.Context().Done():
-			return
+			return nil
 		case <-q.h.Done:
-			return
+			return nil
 		case <-timer.C:
-			return
+			return nil
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return
+				return nil
 			}
 			frame, err := q.frame(&buf, ev, out)
 			if err != nil {
 				q.h.Log.Warn("encoding watch event", "resource", q.res.String(), "err", err)
-				return
+				return nil
 			}
 			if _, err := q.w.Write(frame); err != nil {
-				return
+				return nil
 			}
 			if len(w.ResultChan()) == 0 {
 				flusher.Flush()

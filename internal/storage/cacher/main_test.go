@@ -19,15 +19,14 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/kastle-dev/kastle/internal/storage"
-	"github.com/kastle-dev/kastle/internal/storage/embedded"
 	"github.com/kastle-dev/kastle/internal/storage/etcd3"
+	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
 // testClient is the client of the etcd started once for the package.
 var testClient *clientv3.Client
 
 func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
-
 
 // jsonCodec stores ConfigMaps as v1 JSON.
 type jsonCodec struct {

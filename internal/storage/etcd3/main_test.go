@@ -3,7 +3,6 @@ package etcd3
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -21,13 +20,15 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/storage"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
+	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
 // testClient is the client of the etcd started once for the package.
 var testClient *clientv3.Client
 
-func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient, func(c *embedded.Config) { c.ProgressNotifyInterval = 100 * time.Millisecond })) }
-
+func TestMain(m *testing.M) {
+	os.Exit(etcdtest.Run(m, &testClient, func(c *embedded.Config) { c.ProgressNotifyInterval = 100 * time.Millisecond }))
+}
 
 // jsonCodec stores ConfigMaps as v1 JSON.
 type jsonCodec struct {
