@@ -23,7 +23,7 @@ import (
 type nopObserver struct{}
 
 func (nopObserver) Observe(*http.Request, *request.Info, int, time.Duration) {}
-func (nopObserver) InFlight(int)                                            {}
+func (nopObserver) InFlight(int)                                             {}
 
 // newServer serves h behind the whole chain over TLS that requests (but
 // does not require) client certificates from ca.
