@@ -87,7 +87,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		storages: map[string]storage.Interface{}, done: make(chan struct{}),
 	}
 	s.gc = garbagecollector.New(s, log)
-	s.fields = registry.NewFieldManagers(scheme, &typeConverters{builtin: applyconfigurations.NewTypeConverter(scheme)})
+	s.fields = registry.NewFieldManagers(scheme, &typeConverters{scheme: scheme, openapi: s.openapi})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
@@ -210,6 +210,9 @@ func (s *server) stop() {
 func (s *server) bootstrap(ctx context.Context) error {
 	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
 	for _, name := range []string{metav1.NamespaceDefault, metav1.NamespaceSystem, metav1.NamespacePublic, corev1.NamespaceNodeLease} {
+		if _, err := nsStore.Get(ctx, "", name, "0"); err == nil {
+			continue
+		}
 		ns := nsStore.Resource.New().(*corev1.Namespace)
 		ns.Name = name
 		_, err := nsStore.Create(ctx, "", ns, registry.WriteOptions{FieldManager: "kastle"})
@@ -351,15 +354,30 @@ func (s *server) health(name string, readiness bool) http.HandlerFunc {
 	}
 }
 
-// typeConverters picks the structured-merge-diff types of a resource.
+// typeConverters picks the structured-merge-diff types of a resource:
+// built-ins from client-go's schema of the Kubernetes types (parsed on
+// first use: it is large), custom resources and CRDs from the OpenAPI
+// schemas served for their group version.
 type typeConverters struct {
+	scheme  *kruntime.Scheme
+	openapi *openapi.Service
+
+	once    sync.Once
 	builtin managedfields.TypeConverter
 }
 
 func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConverter, error) {
 	if r.Custom || r.Group == "apiextensions.k8s.io" {
+		if schemas := t.openapi.Schemas(r.GroupVersion()); schemas != nil {
+			if tc, err := managedfields.NewTypeConverter(schemas, false); err == nil {
+				return tc, nil
+			}
+		}
+		// A schema the converter cannot use still gets field tracking,
+		// with lists treated as atomic.
 		return managedfields.NewDeducedTypeConverter(), nil
 	}
+	t.once.Do(func() { t.builtin = applyconfigurations.NewTypeConverter(t.scheme) })
 	return t.builtin, nil
 }
 
