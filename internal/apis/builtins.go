@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -29,6 +31,9 @@ type builtin struct {
 	// subresources beyond the object itself: "status", "approval", "scale".
 	sub        []string
 	generation bool
+	// virtual resources are create-only reviews answered by the server,
+	// never stored (SelfSubjectReview, SubjectAccessReview, …).
+	virtual bool
 	fields     func(obj runtime.Object) fields.Set
 }
 
@@ -40,6 +45,8 @@ var (
 	certificates = certificatesv1.SchemeGroupVersion
 	apiext       = apiextensionsv1.SchemeGroupVersion
 	events       = eventsv1.SchemeGroupVersion
+	authn        = authenticationv1.SchemeGroupVersion
+	authz        = authorizationv1.SchemeGroupVersion
 )
 
 // builtinTable lists every built-in resource kastle serves. Order is the
@@ -68,6 +75,12 @@ func builtinTable() []builtin {
 		{gv: certificates, obj: &certificatesv1.CertificateSigningRequest{}, list: &certificatesv1.CertificateSigningRequestList{}, plural: "certificatesigningrequests", short: []string{"csr"}, sub: []string{"status", "approval"}, fields: csrFields},
 		{gv: apiext, obj: &apiextensionsv1.CustomResourceDefinition{}, list: &apiextensionsv1.CustomResourceDefinitionList{}, plural: "customresourcedefinitions", short: []string{"crd", "crds"}, categories: []string{"api-extensions"}, sub: []string{"status"}, generation: true},
 		{gv: events, obj: &eventsv1.Event{}, list: &eventsv1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: eventsV1Fields},
+		{gv: authn, obj: &authenticationv1.SelfSubjectReview{}, plural: "selfsubjectreviews", virtual: true},
+		{gv: authn, obj: &authenticationv1.TokenReview{}, plural: "tokenreviews", virtual: true},
+		{gv: authz, obj: &authorizationv1.SelfSubjectAccessReview{}, plural: "selfsubjectaccessreviews", virtual: true},
+		{gv: authz, obj: &authorizationv1.SelfSubjectRulesReview{}, plural: "selfsubjectrulesreviews", virtual: true},
+		{gv: authz, obj: &authorizationv1.SubjectAccessReview{}, plural: "subjectaccessreviews", virtual: true},
+		{gv: authz, obj: &authorizationv1.LocalSubjectAccessReview{}, plural: "localsubjectaccessreviews", namespaced: true, virtual: true},
 	}
 }
 
@@ -85,8 +98,12 @@ var scaleGVK = autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 
 func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource, error) {
 	t := reflect.TypeOf(b.obj).Elem()
+	kind := t.Name()
+	if b.virtual {
+		return b.virtualResource(t, kind)
+	}
 	lt := reflect.TypeOf(b.list).Elem()
-	kind, listKind := t.Name(), lt.Name()
+	listKind := lt.Name()
 	singular := b.singular
 	if singular == "" {
 		singular = lowerASCII(kind)
@@ -202,4 +219,17 @@ func replicaSetFields(obj runtime.Object) fields.Set {
 
 func csrFields(obj runtime.Object) fields.Set {
 	return fields.Set{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
+}
+
+// virtualResource is the row of a create-only review: no storage, no
+// list, no printer.
+func (b builtin) virtualResource(t reflect.Type, kind string) (*Resource, error) {
+	r := &Resource{
+		Group: b.gv.Group, Version: b.gv.Version, Kind: kind,
+		Plural: b.plural, Singular: lowerASCII(kind), Namespaced: b.namespaced,
+		Verbs: []string{"create"}, Virtual: true, GoType: t,
+	}
+	r.New = newFunc(t, r.GVK())
+	r.NewList = r.New
+	return r, r.validate()
 }

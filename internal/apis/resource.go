@@ -92,6 +92,9 @@ type Resource struct {
 	NewList func() runtime.Object
 	// GoType is the Go struct of the kind (nil for custom resources).
 	GoType, GoListType reflect.Type
+	// Virtual resources are create-only reviews the server answers
+	// without storing anything; they have no list kind or storage.
+	Virtual bool
 	// Custom is true for resources defined by a CustomResourceDefinition.
 	Custom bool
 	// CRDName names the defining CRD; Schema is this version's structural

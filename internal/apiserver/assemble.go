@@ -29,6 +29,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
 	"github.com/kastle-dev/kastle/internal/apiserver/openapi"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/registry"
@@ -57,6 +58,8 @@ type server struct {
 	fields    *registry.FieldManagers
 	admission admission.Chain
 	gc        *garbagecollector.Controller
+	// authorizer decides every request and answers access reviews.
+	authorizer authz.Authorizer
 	metrics   *metrics
 	openapi   *openapi.Service
 	discovery *discovery.Handler
@@ -86,12 +89,14 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		metrics: newMetrics(), openapi: openapi.NewService(),
 		storages: map[string]storage.Interface{}, done: make(chan struct{}),
 	}
+	s.authorizer = authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}}
 	s.gc = garbagecollector.New(s, log)
 	s.fields = registry.NewFieldManagers(scheme, &typeConverters{scheme: scheme, openapi: s.openapi})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
 		MinRequestTimeout: cfg.MinRequestTimeout, Watches: s.metrics,
+		Reviews: &reviewer{authorizer: s.authorizer},
 	}
 	for _, r := range cat.Resources() {
 		if err := s.addStore(r); err != nil {
@@ -157,6 +162,9 @@ func (s *server) storageForCustom(storageVersion *apis.Resource) (storage.Interf
 }
 
 func (s *server) addStore(r *apis.Resource) error {
+	if r.Virtual {
+		return nil
+	}
 	st, prefix := s.storageFor(r)
 	s.stores.set(r, &registry.Store{
 		Resource: r, Storage: st, Prefix: prefix,

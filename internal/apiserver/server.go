@@ -17,7 +17,6 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
-	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
@@ -137,9 +136,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
 	authenticator := authn.Union{&authn.X509{Roots: pr.p.ClientCAPool}, authn.Anonymous{}}
-	authorizer := authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}}
 	handler := filters.Chain(srv.mux(), filters.Config{
-		Log: log, Authenticator: authenticator, Authorizer: authorizer,
+		Log: log, Authenticator: authenticator, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
 		Metrics: srv.metrics,
 	})

@@ -45,9 +45,17 @@ type Handler struct {
 	MinRequestTimeout time.Duration
 	// Watches counts open watches.
 	Watches WatchCounter
+	// Reviews answers the create-only review resources.
+	Reviews Reviewer
 
 	encodedOnce sync.Once
 	encoded     *encodeCache
+}
+
+// Reviewer answers a review (SelfSubjectReview, SubjectAccessReview,
+// TokenReview, …): it fills in and returns the status of obj.
+type Reviewer interface {
+	Review(ctx context.Context, r *apis.Resource, namespace string, obj runtime.Object) (runtime.Object, error)
 }
 
 // WatchCounter counts open watch streams.
@@ -78,6 +86,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.Subresource != "" && res.Subresource(info.Subresource) == nil {
 		status.Write(w, notFoundPath())
+		return
+	}
+	if res.Virtual {
+		if err := h.review(w, r, info, res, ns); err != nil {
+			status.Write(w, err)
+		}
 		return
 	}
 	store, ok := h.Stores.Store(res)
@@ -339,4 +353,29 @@ func uidOf(obj runtime.Object) types.UID {
 		return m.GetUID()
 	}
 	return ""
+}
+
+// review serves a create-only review resource: decode, answer, 201.
+func (h *Handler) review(w http.ResponseWriter, r *http.Request, info *request.Info, res *apis.Resource, ns string) error {
+	if info.Verb != "create" || info.Name != "" || info.Subresource != "" {
+		return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
+	}
+	if res.Namespaced && ns == "" {
+		return apierrors.NewBadRequest("the namespace of the object is required")
+	}
+	q := &req{h: h, w: w, r: r, info: info, res: res, ns: ns}
+	var opts metav1.CreateOptions
+	if err := q.decodeQuery(r.URL.Query(), &opts); err != nil {
+		return err
+	}
+	obj, err := q.decodeBody(res.GVK(), opts.FieldValidation)
+	if err != nil {
+		return err
+	}
+	out, err := h.Reviews.Review(r.Context(), res, ns, obj)
+	if err != nil {
+		return err
+	}
+	out.GetObjectKind().SetGroupVersionKind(res.GVK())
+	return q.write(http.StatusCreated, out, false)
 }

@@ -20,10 +20,12 @@ type Config struct {
 }
 
 // Chain wraps handler in the filters, outermost first: panic recovery →
-// request info → metrics → max in-flight → authentication → authorization.
+// request info → metrics → max in-flight → authentication →
+// impersonation → authorization.
 func Chain(handler http.Handler, c Config) http.Handler {
 	h := handler
 	h = WithAuthorization(h, c.Authorizer)
+	h = WithImpersonation(h, c.Authorizer)
 	h = WithAuthentication(h, c.Authenticator)
 	h = WithMaxInFlight(h, c.MaxRequestsInFlight, c.MaxMutatingInFlight)
 	h = WithMetrics(h, c.Metrics)

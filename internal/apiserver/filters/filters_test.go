@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -184,4 +187,70 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
+}
+
+// impersonators lets alice impersonate the user bob and the group ops,
+// and nothing else.
+type impersonators struct{}
+
+func (impersonators) Authorize(_ context.Context, a authz.Attributes) (authz.Decision, string, error) {
+	if a.Info.Verb != "impersonate" {
+		return authz.Allow, "", nil
+	}
+	if a.User.Name == "alice" && ((a.Info.Resource == "users" && a.Info.Name == "bob") || (a.Info.Resource == "groups" && a.Info.Name == "ops")) {
+		return authz.Allow, "", nil
+	}
+	return authz.NoOpinion, "", nil
+}
+
+func TestImpersonation(t *testing.T) {
+	alice := &user.Info{Name: "alice", Groups: []string{"system:authenticated"}}
+	var got *user.Info
+	h := WithImpersonation(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = request.UserFrom(r.Context())
+		if r.Header.Get("Impersonate-User") != "" {
+			t.Error("impersonation header passed on")
+		}
+	}), impersonators{})
+	tests := []struct {
+		name    string
+		headers map[string][]string
+		code    int
+		want    string
+		groups  []string
+	}{
+		{"none", nil, 200, "alice", []string{"system:authenticated"}},
+		{"allowed user", map[string][]string{"Impersonate-User": {"bob"}}, 200, "bob", []string{"system:authenticated"}},
+		{"allowed user and group", map[string][]string{"Impersonate-User": {"bob"}, "Impersonate-Group": {"ops"}}, 200, "bob", []string{"ops", "system:authenticated"}},
+		{"denied user", map[string][]string{"Impersonate-User": {"root"}}, 403, "", nil},
+		{"denied group", map[string][]string{"Impersonate-User": {"bob"}, "Impersonate-Group": {"system:masters"}}, 403, "", nil},
+		{"group without user", map[string][]string{"Impersonate-Group": {"ops"}}, 400, "", nil},
+		{"service account", map[string][]string{"Impersonate-User": {"system:serviceaccount:ns:sa"}}, 403, "", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			r := httptest.NewRequest("GET", "/api/v1/namespaces", nil)
+			for k, vs := range tt.headers {
+				for _, v := range vs {
+					r.Header.Add(k, v)
+				}
+			}
+			r = r.WithContext(request.WithUser(r.Context(), alice))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tt.code {
+				t.Fatalf("code %d (%s), want %d", rec.Code, rec.Body, tt.code)
+			}
+			if tt.code != 200 {
+				if got != nil {
+					t.Error("handler ran")
+				}
+				return
+			}
+			if got.Name != tt.want || strings.Join(got.Groups, ",") != strings.Join(tt.groups, ",") {
+				t.Errorf("user %+v, want %s %v", got, tt.want, tt.groups)
+			}
+		})
+	}
 }
