@@ -17,6 +17,7 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
@@ -39,6 +40,19 @@ type Config struct {
 	ShutdownTimeout                          time.Duration
 	// Profiling serves /debug/pprof (kube-apiserver's --profiling).
 	Profiling bool
+	// TLSCertFile and TLSPrivateKeyFile replace the generated serving
+	// certificate; ClientCAFile replaces the cluster CA as the trust for
+	// client certificates. All three are re-read when they change.
+	TLSCertFile, TLSPrivateKeyFile, ClientCAFile string
+	// TLSMinVersion is VersionTLS12 (default) or VersionTLS13;
+	// TLSCipherSuites restricts TLS 1.2 suites (IANA names).
+	TLSMinVersion   string
+	TLSCipherSuites []string
+	// AnonymousAuth lets requests without credentials in as
+	// system:anonymous (then limited by authorization).
+	AnonymousAuth bool
+	// RequestTimeout bounds every request but watches.
+	RequestTimeout time.Duration
 	Log       *slog.Logger
 }
 
@@ -49,6 +63,7 @@ func DefaultConfig() Config {
 		EtcdCompactionInterval: 5 * time.Minute,
 		MaxRequestsInFlight:    400, MaxMutatingInFlight: 200,
 		MinRequestTimeout: 30 * time.Minute, ShutdownTimeout: 30 * time.Second,
+		AnonymousAuth: true, RequestTimeout: time.Minute,
 	}
 }
 
@@ -128,18 +143,49 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	go srv.gc.Run(ctrlCtx)
 
-	tlsCfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{pr.p.ServingCert},
+	minVersion, err := parseTLSMinVersion(cfg.TLSMinVersion)
+	if err != nil {
+		return err
+	}
+	ciphers, err := parseCipherSuites(cfg.TLSCipherSuites)
+	if err != nil {
+		return err
+	}
+	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
+		return errors.New("--tls-cert-file and --tls-private-key-file go together")
+	}
+	files := &servingFiles{certFile: cfg.TLSCertFile, keyFile: cfg.TLSPrivateKeyFile, caFile: pr.p.CAFile,
+		onError: func(err error) { log.Error("reloading serving files", "err", err) }}
+	if cfg.ClientCAFile != "" {
+		files.caFile = cfg.ClientCAFile
+	}
+	if err := files.load(); err != nil {
+		return err
+	}
+	if files.cert == nil {
+		files.cert = &pr.p.ServingCert
+	}
+	base := &tls.Config{
+		MinVersion:   minVersion,
+		CipherSuites: ciphers,
 		ClientAuth:   tls.VerifyClientCertIfGiven,
-		ClientCAs:    pr.p.ClientCAPool,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
-	authenticator := authn.Union{&authn.X509{Roots: pr.p.ClientCAPool}, authn.Anonymous{}}
+	tlsCfg := base.Clone()
+	tlsCfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		cert, pool := files.current()
+		c := base.Clone()
+		c.Certificates, c.ClientCAs = []tls.Certificate{*cert}, pool
+		return c, nil
+	}
+	authenticator := authn.Union{dynamicX509{files}}
+	if cfg.AnonymousAuth {
+		authenticator = append(authenticator, authn.Anonymous{})
+	}
 	handler := filters.Chain(srv.mux(), filters.Config{
 		Log: log, Authenticator: authenticator, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
-		Metrics: srv.metrics,
+		Metrics: srv.metrics, RequestTimeout: cfg.RequestTimeout,
 	})
 	hs := &http.Server{
 		Handler:           handler,
@@ -187,4 +233,13 @@ func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error
 		return nil, nil, fmt.Errorf("starting embedded etcd: %w", err)
 	}
 	return e.Client(), func() { _ = e.Close() }, nil
+}
+
+// dynamicX509 verifies client certificates against the client CAs as
+// they are now (the CA file may be replaced while the server runs).
+type dynamicX509 struct{ files *servingFiles }
+
+// Authenticate implements authn.Authenticator.
+func (d dynamicX509) Authenticate(r *http.Request) (*user.Info, bool, error) {
+	return (&authn.X509{Roots: d.files.Pool()}).Authenticate(r)
 }

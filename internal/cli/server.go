@@ -39,6 +39,13 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "a watch without timeoutSeconds lasts between one and two times this")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
 	f.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof to authorized users")
+	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM) instead of the generated pki/apiserver.crt; re-read when it changes")
+	f.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
+	f.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA bundle that signs client certificates (default: the cluster CA pki/ca.crt); re-read when it changes")
+	f.StringVar(&cfg.TLSMinVersion, "tls-min-version", "VersionTLS12", "minimum TLS version: VersionTLS12 or VersionTLS13")
+	f.StringSliceVar(&cfg.TLSCipherSuites, "tls-cipher-suites", nil, "TLS 1.2 cipher suites (IANA names); default: Go's secure defaults")
+	f.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "let requests without credentials in as system:anonymous (limited by authorization)")
+	f.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of every request but watches")
 	_ = cmd.MarkFlagRequired("data-dir")
 	return cmd
 }

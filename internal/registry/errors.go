@@ -1,6 +1,8 @@
 package registry
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +20,9 @@ func toAPIError(err error, r *apis.Resource, name string) error {
 	}
 	if _, ok := err.(apierrors.APIStatus); ok {
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return apierrors.NewTimeoutError(fmt.Sprintf("%s: %v", r, err), 0)
 	}
 	gr := r.GroupResource()
 	switch storage.CodeOf(err) {

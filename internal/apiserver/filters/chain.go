@@ -3,6 +3,7 @@ package filters
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
@@ -16,14 +17,17 @@ type Config struct {
 	MaxRequestsInFlight     int
 	MaxMutatingInFlight     int
 	Metrics                 Observer
-	LongRunningRequestCheck func(r *http.Request) bool
+	// RequestTimeout bounds every request but watches: past it the
+	// request's context ends and the client gets 504.
+	RequestTimeout time.Duration
 }
 
 // Chain wraps handler in the filters, outermost first: panic recovery →
 // request info → metrics → max in-flight → authentication →
-// impersonation → authorization.
+// impersonation → authorization → request timeout.
 func Chain(handler http.Handler, c Config) http.Handler {
 	h := handler
+	h = WithRequestTimeout(h, c.RequestTimeout)
 	h = WithAuthorization(h, c.Authorizer)
 	h = WithImpersonation(h, c.Authorizer)
 	h = WithAuthentication(h, c.Authenticator)

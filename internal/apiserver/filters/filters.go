@@ -1,6 +1,7 @@
 package filters
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -209,3 +210,37 @@ func (s *statusRecorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// WithRequestTimeout gives every request but watches a deadline: the
+// smaller of d and the request's own ?timeout=. Storage calls stop at the
+// deadline and the client gets 504 (see status.FromError).
+func WithRequestTimeout(next http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		panic("filters: WithRequestTimeout needs a positive timeout")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info, ok := request.InfoFrom(r.Context())
+		if !ok {
+			status.Write(w, errors.New("request info missing"))
+			return
+		}
+		if info.Verb == "watch" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		timeout := d
+		if s := r.URL.Query().Get("timeout"); s != "" {
+			t, err := time.ParseDuration(s)
+			if err != nil || t <= 0 {
+				status.Write(w, apierrors.NewBadRequest(fmt.Sprintf("invalid timeout %q: a positive duration like 30s is required", s)))
+				return
+			}
+			if t < timeout {
+				timeout = t
+			}
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}

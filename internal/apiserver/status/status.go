@@ -1,6 +1,7 @@
 package status
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -13,6 +14,9 @@ import (
 // FromError converts err to a Status; errors that are not API status
 // errors become 500 InternalError.
 func FromError(err error) *metav1.Status {
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = apierrors.NewTimeoutError("the request did not complete within the allowed time", 0)
+	}
 	var se apierrors.APIStatus
 	if errors.As(err, &se) {
 		st := se.Status()
