@@ -104,7 +104,10 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		}
 	}
 	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
-	s.admission = admission.Chain{&admission.NamespaceLifecycle{Namespaces: nsStore}}
+	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore})
+	if err != nil {
+		return nil, err
+	}
 	s.refreshOpenAPI()
 	cat.OnChange(s.refreshOpenAPI)
 	return s, nil
@@ -224,7 +227,11 @@ func (s *server) bootstrap(ctx context.Context) error {
 		ns := nsStore.Resource.New().(*corev1.Namespace)
 		ns.Name = name
 		_, err := nsStore.Create(ctx, "", ns, registry.WriteOptions{FieldManager: "kastle"})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
+		switch {
+		case apierrors.IsForbidden(err):
+			// Admission (e.g. AlwaysDeny) has the last word; serve anyway.
+			s.log.Warn("admission refused a system namespace", "namespace", name, "err", err)
+		case err != nil && !apierrors.IsAlreadyExists(err):
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	AnonymousAuth bool
 	// RequestTimeout bounds every request but watches.
 	RequestTimeout time.Duration
+	// EnableAdmissionPlugins and DisableAdmissionPlugins adjust the
+	// default admission chain.
+	EnableAdmissionPlugins, DisableAdmissionPlugins []string
 	Log       *slog.Logger
 }
 

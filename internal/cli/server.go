@@ -3,10 +3,12 @@ package cli
 import (
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kastle-dev/kastle/internal/admission"
 	"github.com/kastle-dev/kastle/internal/apiserver"
 )
 
@@ -45,6 +47,8 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.StringVar(&cfg.TLSMinVersion, "tls-min-version", "VersionTLS12", "minimum TLS version: VersionTLS12 or VersionTLS13")
 	f.StringSliceVar(&cfg.TLSCipherSuites, "tls-cipher-suites", nil, "TLS 1.2 cipher suites (IANA names); default: Go's secure defaults")
 	f.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "let requests without credentials in as system:anonymous (limited by authorization)")
+	f.StringSliceVar(&cfg.EnableAdmissionPlugins, "enable-admission-plugins", nil, "admission plugins to turn on besides the default ones ("+strings.Join(admission.Names(), ", ")+")")
+	f.StringSliceVar(&cfg.DisableAdmissionPlugins, "disable-admission-plugins", nil, "default admission plugins to turn off")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of every request but watches")
 	_ = cmd.MarkFlagRequired("data-dir")
 	return cmd

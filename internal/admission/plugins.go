@@ -1,0 +1,86 @@
+package admission
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/kastle-dev/kastle/internal/registry"
+)
+
+// Deps are what plugins may need from the server.
+type Deps struct {
+	Namespaces NamespaceGetter
+}
+
+// factories builds each known plugin by its kube-apiserver name. The
+// order of this table is the order plugins run in.
+var factories = []struct {
+	name       string
+	onDefault  bool
+	newFromDep func(Deps) Plugin
+}{
+	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
+	{"AlwaysAdmit", false, func(Deps) Plugin { return alwaysAdmit{} }},
+	{"AlwaysDeny", false, func(Deps) Plugin { return alwaysDeny{} }},
+}
+
+// Names lists the known plugins.
+func Names() []string {
+	out := make([]string, len(factories))
+	for i, f := range factories {
+		out[i] = f.name
+	}
+	sort.Strings(out)
+	return out
+}
+
+// NewChain builds the chain from --enable-admission-plugins and
+// --disable-admission-plugins: the default-on plugins plus enabled ones,
+// minus disabled ones, in the fixed order above. Unknown names are errors.
+func NewChain(enable, disable []string, deps Deps) (Chain, error) {
+	known := map[string]bool{}
+	for _, f := range factories {
+		known[f.name] = true
+	}
+	want := map[string]bool{}
+	for _, f := range factories {
+		want[f.name] = f.onDefault
+	}
+	for _, n := range enable {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown admission plugin %q (known: %s)", n, strings.Join(Names(), ", "))
+		}
+		want[n] = true
+	}
+	for _, n := range disable {
+		if !known[n] {
+			return nil, fmt.Errorf("unknown admission plugin %q (known: %s)", n, strings.Join(Names(), ", "))
+		}
+		want[n] = false
+	}
+	var c Chain
+	for _, f := range factories {
+		if want[f.name] {
+			c = append(c, f.newFromDep(deps))
+		}
+	}
+	return c, nil
+}
+
+// alwaysAdmit admits everything (seed 004's AlwaysAdmit).
+type alwaysAdmit struct{}
+
+func (alwaysAdmit) Admit(context.Context, *registry.Attributes) error    { return nil }
+func (alwaysAdmit) Validate(context.Context, *registry.Attributes) error { return nil }
+
+// alwaysDeny rejects every write (seed 004's AlwaysDeny), for tests.
+type alwaysDeny struct{}
+
+func (alwaysDeny) Admit(context.Context, *registry.Attributes) error { return nil }
+func (alwaysDeny) Validate(_ context.Context, a *registry.Attributes) error {
+	return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name, fmt.Errorf("admission control is denying all modifications"))
+}
