@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
+	"github.com/kastle-dev/kastle/internal/audit"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/pki"
@@ -56,6 +58,13 @@ type Config struct {
 	// EnableAdmissionPlugins and DisableAdmissionPlugins adjust the
 	// default admission chain.
 	EnableAdmissionPlugins, DisableAdmissionPlugins []string
+	// AuditLogPath turns auditing on ("-" writes to stdout) with
+	// AuditPolicyFile (required then); the log rotates at AuditLogMaxSize
+	// MB, keeping AuditLogMaxBackup files for AuditLogMaxAge days.
+	AuditLogPath, AuditPolicyFile                    string
+	AuditLogMaxSize, AuditLogMaxBackup, AuditLogMaxAge int
+	// EncryptionProviderConfig encrypts the configured resources at rest.
+	EncryptionProviderConfig string
 	Log       *slog.Logger
 }
 
@@ -127,6 +136,11 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	defer stopCompactor()
 	embedded.StartCompactor(etcdCtx, client, cfg.EtcdCompactionInterval, log)
 
+	auditFilter, closeAudit, err := newAuditFilter(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeAudit()
 	srv, err := newServer(cfg, client, log)
 	if err != nil {
 		return err
@@ -188,7 +202,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	handler := filters.Chain(srv.mux(), filters.Config{
 		Log: log, Authenticator: authenticator, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
-		Metrics: srv.metrics, RequestTimeout: cfg.RequestTimeout,
+		Metrics: srv.metrics, RequestTimeout: cfg.RequestTimeout, Audit: auditFilter,
 	})
 	hs := &http.Server{
 		Handler:           handler,
@@ -236,6 +250,43 @@ func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error
 		return nil, nil, fmt.Errorf("starting embedded etcd: %w", err)
 	}
 	return e.Client(), func() { _ = e.Close() }, nil
+}
+
+// newAuditFilter builds the audit filter of the chain: an explicit
+// pass-through when auditing is off.
+func newAuditFilter(cfg Config, log *slog.Logger) (func(http.Handler) http.Handler, func(), error) {
+	if cfg.AuditLogPath == "" {
+		if cfg.AuditPolicyFile != "" {
+			return nil, nil, errors.New("--audit-policy-file needs --audit-log-path")
+		}
+		return func(h http.Handler) http.Handler { return h }, func() {}, nil
+	}
+	if cfg.AuditPolicyFile == "" {
+		return nil, nil, errors.New("--audit-log-path needs --audit-policy-file")
+	}
+	policy, err := audit.LoadPolicy(cfg.AuditPolicyFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out io.Writer = os.Stdout
+	closeOut := func() {}
+	if cfg.AuditLogPath != "-" {
+		fw, err := audit.OpenFile(audit.FileConfig{
+			Path: cfg.AuditLogPath, MaxSize: int64(cfg.AuditLogMaxSize) << 20,
+			MaxBackups: cfg.AuditLogMaxBackup, MaxAge: time.Duration(cfg.AuditLogMaxAge) * 24 * time.Hour,
+			Now: time.Now,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		out, closeOut = fw, func() { _ = fw.Close() }
+	}
+	a, err := audit.NewAuditor(audit.Config{Policy: policy, Out: out, Now: time.Now, Log: log})
+	if err != nil {
+		closeOut()
+		return nil, nil, err
+	}
+	return func(h http.Handler) http.Handler { return audit.WithAudit(h, a) }, closeOut, nil
 }
 
 // dynamicX509 verifies client certificates against the client CAs as

@@ -190,3 +190,12 @@ type Interface interface {
 	// Count returns the number of keys under prefix.
 	Count(ctx context.Context, prefix string) (int64, error)
 }
+
+// ValueTransformer changes values on their way to and from etcd
+// (encryption at rest). key is the etcd key, bound to the value so a value
+// copied to another key does not read back. stale reports a value written
+// by an older configuration, which an update should rewrite.
+type ValueTransformer interface {
+	TransformToStorage(ctx context.Context, data []byte, key string) ([]byte, error)
+	TransformFromStorage(ctx context.Context, data []byte, key string) (out []byte, stale bool, err error)
+}

@@ -20,16 +20,20 @@ type Config struct {
 	// RequestTimeout bounds every request but watches: past it the
 	// request's context ends and the client gets 504.
 	RequestTimeout time.Duration
+	// Audit wraps the rest of the chain in the audit filter; a
+	// pass-through when auditing is off.
+	Audit func(http.Handler) http.Handler
 }
 
 // Chain wraps handler in the filters, outermost first: panic recovery →
-// request info → metrics → max in-flight → authentication →
+// request info → metrics → max in-flight → authentication → audit →
 // impersonation → authorization → request timeout.
 func Chain(handler http.Handler, c Config) http.Handler {
 	h := handler
 	h = WithRequestTimeout(h, c.RequestTimeout)
 	h = WithAuthorization(h, c.Authorizer)
 	h = WithImpersonation(h, c.Authorizer)
+	h = c.Audit(h)
 	h = WithAuthentication(h, c.Authenticator)
 	h = WithMaxInFlight(h, c.MaxRequestsInFlight, c.MaxMutatingInFlight)
 	h = WithMetrics(h, c.Metrics)

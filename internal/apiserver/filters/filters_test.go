@@ -37,7 +37,8 @@ func newServer(t *testing.T, ca *pki.CA, h http.Handler, maxRO, maxMut int) *htt
 		Authenticator:       authn.Union{&authn.X509{Roots: ca.Pool()}, authn.Anonymous{}},
 		Authorizer:          authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}},
 		MaxRequestsInFlight: maxRO, MaxMutatingInFlight: maxMut,
-		Metrics: nopObserver{},
+		Metrics: nopObserver{}, RequestTimeout: time.Minute,
+		Audit: func(h http.Handler) http.Handler { return h },
 	})
 	srv := httptest.NewUnstartedServer(chain)
 	srv.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}

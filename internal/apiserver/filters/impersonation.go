@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
+	"github.com/kastle-dev/kastle/internal/audit"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
@@ -68,6 +69,7 @@ func WithImpersonation(next http.Handler, z authz.Authorizer) http.Handler {
 				r.Header.Del(k)
 			}
 		}
+		audit.SetImpersonatedUser(r.Context(), target)
 		next.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), target)))
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/kastle-dev/kastle/internal/auth/user"
 )
@@ -45,10 +46,17 @@ func (u Union) Authenticate(r *http.Request) (*user.Info, bool, error) {
 }
 
 // X509 accepts TLS client certificates that chain to one of Roots and are
-// valid for client authentication: user = CN, groups = O.
+// valid for client authentication: user = CN, groups = O. An expired or
+// not-yet-valid certificate, one of a foreign CA, one without the
+// clientAuth usage, or one Revocation says is revoked is an error (401).
 type X509 struct {
 	// Roots are the client CAs. A nil pool accepts nothing.
 	Roots *x509.CertPool
+	// Now is the clock validity is checked at; nil means time.Now.
+	Now func() time.Time
+	// Revocation, if not nil, is asked about every verified chain
+	// (--client-cert-revocation-file; see RevocationList).
+	Revocation RevocationChecker
 }
 
 var _ Authenticator = (*X509)(nil)
@@ -66,11 +74,23 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	for _, c := range certs[1:] {
 		inter.AddCert(c)
 	}
-	if _, err := certs[0].Verify(x509.VerifyOptions{
-		Roots: a.Roots, Intermediates: inter,
+	now := time.Now
+	if a.Now != nil {
+		now = a.Now
+	}
+	chains, err := certs[0].Verify(x509.VerifyOptions{
+		Roots: a.Roots, Intermediates: inter, CurrentTime: now(),
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
+	}
+	if a.Revocation != nil {
+		for _, chain := range chains {
+			if err := a.Revocation.CheckRevoked(chain); err != nil {
+				return nil, false, fmt.Errorf("x509: %w", err)
+			}
+		}
 	}
 	cn := certs[0].Subject.CommonName
 	if cn == "" {

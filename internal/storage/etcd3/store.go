@@ -39,6 +39,13 @@ func WithWaitTimeout(d time.Duration) Option {
 	return func(s *Store) { s.waitTimeout = d }
 }
 
+// WithTransformer stores values through t (encryption at rest): values
+// are transformed after encoding and before decoding, with the etcd key
+// as context.
+func WithTransformer(t storage.ValueTransformer) Option {
+	return func(s *Store) { s.transformer = t }
+}
+
 // Store is a storage.Interface on one etcd client. It is safe for
 // concurrent use; objects it returns are freshly decoded and owned by
 // the caller.
@@ -48,6 +55,7 @@ type Store struct {
 	versioner   storage.Versioner
 	newFunc     func() runtime.Object
 	waitTimeout time.Duration
+	transformer storage.ValueTransformer // nil: values stored as encoded
 }
 
 var _ storage.Interface = (*Store)(nil)
@@ -87,9 +95,13 @@ func (s *Store) Create(ctx context.Context, key string, obj runtime.Object) (run
 	if err != nil {
 		return nil, err
 	}
+	stored, err := s.toStorage(ctx, key, data)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := s.client.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, string(data))).
+		Then(clientv3.OpPut(key, string(stored))).
 		Commit()
 	if err != nil {
 		return nil, mapErr(err, key, 0)
@@ -117,7 +129,7 @@ func (s *Store) Get(ctx context.Context, key string, opts storage.GetOptions) (r
 		}
 		return nil, &storage.Error{Code: storage.ErrCodeKeyNotFound, Key: key}
 	}
-	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	return s.decodeKV(ctx, resp.Kvs[0])
 }
 
 // get reads with ops, re-reading until the response revision is at least
@@ -192,7 +204,7 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 			res.ResourceVersion = withRev
 		}
 		for _, kv := range resp.Kvs {
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decodeKV(ctx, kv)
 			if err != nil {
 				return nil, err
 			}
@@ -247,7 +259,7 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 				full, hasMore = true, true
 				break
 			}
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decodeKV(ctx, kv)
 			if err != nil {
 				return nil, err
 			}
@@ -298,16 +310,23 @@ func tooOldList(key string, rev int64, continuing bool) error {
 // objState is the decoded current value of a key with its revision.
 type objState struct {
 	obj  runtime.Object
-	data []byte
-	rev  int64
+	data []byte // as encoded, before any transformation
+	// stale values were not written by the current transformation (an
+	// old key): an update rewrites them even when nothing changed.
+	stale bool
+	rev   int64
 }
 
-func (s *Store) state(kv *mvccpb.KeyValue) (*objState, error) {
-	obj, err := s.decode(kv.Value, kv.ModRevision)
+func (s *Store) state(ctx context.Context, kv *mvccpb.KeyValue) (*objState, error) {
+	data, stale, err := s.fromStorage(ctx, kv)
 	if err != nil {
 		return nil, err
 	}
-	return &objState{obj: obj, data: kv.Value, rev: kv.ModRevision}, nil
+	obj, err := s.decode(data, kv.ModRevision)
+	if err != nil {
+		return nil, err
+	}
+	return &objState{obj: obj, data: data, stale: stale, rev: kv.ModRevision}, nil
 }
 
 // current reads key's state; ErrCodeKeyNotFound when absent.
@@ -319,16 +338,16 @@ func (s *Store) current(ctx context.Context, key string) (*objState, error) {
 	if len(resp.Kvs) == 0 {
 		return nil, &storage.Error{Code: storage.ErrCodeKeyNotFound, Key: key}
 	}
-	return s.state(resp.Kvs[0])
+	return s.state(ctx, resp.Kvs[0])
 }
 
 // fromElse returns the state read by a failed transaction's Else(OpGet).
-func (s *Store) fromElse(key string, resp *clientv3.TxnResponse) (*objState, error) {
+func (s *Store) fromElse(ctx context.Context, key string, resp *clientv3.TxnResponse) (*objState, error) {
 	kvs := resp.Responses[0].GetResponseRange().Kvs
 	if len(kvs) == 0 {
 		return nil, &storage.Error{Code: storage.ErrCodeKeyNotFound, Key: key}
 	}
-	return s.state(kvs[0])
+	return s.state(ctx, kvs[0])
 }
 
 // GuaranteedUpdate implements storage.Interface. A missing key is
@@ -350,12 +369,16 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, preconditions 
 		if err != nil {
 			return nil, err
 		}
-		if bytes.Equal(data, st.data) {
+		if bytes.Equal(data, st.data) && !st.stale {
 			return st.obj, nil
+		}
+		stored, err := s.toStorage(ctx, key, data)
+		if err != nil {
+			return nil, err
 		}
 		resp, err := s.client.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", st.rev)).
-			Then(clientv3.OpPut(key, string(data))).
+			Then(clientv3.OpPut(key, string(stored))).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		if err != nil {
@@ -364,7 +387,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, preconditions 
 		if resp.Succeeded {
 			return s.decode(data, resp.Header.Revision)
 		}
-		if st, err = s.fromElse(key, resp); err != nil {
+		if st, err = s.fromElse(ctx, key, resp); err != nil {
 			return nil, err
 		}
 	}
@@ -400,7 +423,7 @@ func (s *Store) Delete(ctx context.Context, key string, preconditions *storage.P
 			}
 			return st.obj, nil
 		}
-		if st, err = s.fromElse(key, resp); err != nil {
+		if st, err = s.fromElse(ctx, key, resp); err != nil {
 			return nil, err
 		}
 	}
@@ -426,6 +449,44 @@ func (s *Store) encode(obj runtime.Object) ([]byte, error) {
 		}
 	}
 	return s.codec.Encode(obj)
+}
+
+// toStorage transforms encoded bytes into the value kept at key.
+func (s *Store) toStorage(ctx context.Context, key string, data []byte) ([]byte, error) {
+	if s.transformer == nil {
+		return data, nil
+	}
+	out, err := s.transformer.TransformToStorage(ctx, data, key)
+	if err != nil {
+		return nil, fmt.Errorf("transforming the value of %s for storage: %w", key, err)
+	}
+	return out, nil
+}
+
+// fromStorage undoes toStorage on a stored value.
+func (s *Store) fromStorage(ctx context.Context, kv *mvccpb.KeyValue) ([]byte, bool, error) {
+	if s.transformer == nil {
+		return kv.Value, false, nil
+	}
+	out, stale, err := s.transformer.TransformFromStorage(ctx, kv.Value, string(kv.Key))
+	if err != nil {
+		return nil, false, fmt.Errorf("reading the stored value of %s: %w", kv.Key, err)
+	}
+	return out, stale, nil
+}
+
+// decodeKV decodes a stored key-value.
+func (s *Store) decodeKV(ctx context.Context, kv *mvccpb.KeyValue) (runtime.Object, error) {
+	return s.decodeAt(ctx, kv.Key, kv.Value, kv.ModRevision)
+}
+
+// decodeAt decodes the stored value of key with resourceVersion rev.
+func (s *Store) decodeAt(ctx context.Context, key, value []byte, rev int64) (runtime.Object, error) {
+	data, _, err := s.fromStorage(ctx, &mvccpb.KeyValue{Key: key, Value: value})
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(data, rev)
 }
 
 // decode returns the object in data with resourceVersion rev.

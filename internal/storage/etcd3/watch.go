@@ -67,7 +67,7 @@ func (s *Store) runWatch(ctx context.Context, w *watcher, key string, rv int64, 
 			return
 		}
 		for _, kv := range resp.Kvs {
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decodeKV(ctx, kv)
 			if err != nil {
 				fail(err)
 				return
@@ -152,14 +152,14 @@ func (s *Store) transform(e *clientv3.Event, p storage.Predicate) (storage.Event
 		if e.PrevKv == nil {
 			return storage.Event{}, false, fmt.Errorf("etcd delete event for %q at revision %d has no previous value", e.Kv.Key, rev)
 		}
-		prev, err := s.decode(e.PrevKv.Value, rev)
+		prev, err := s.decodeAt(context.Background(), e.PrevKv.Key, e.PrevKv.Value, rev)
 		if err != nil {
 			return storage.Event{}, false, err
 		}
 		ok, err := matches(prev)
 		return storage.Event{Type: storage.Deleted, Object: prev}, ok, err
 	}
-	cur, err := s.decode(e.Kv.Value, rev)
+	cur, err := s.decodeAt(context.Background(), e.Kv.Key, e.Kv.Value, rev)
 	if err != nil {
 		return storage.Event{}, false, err
 	}
@@ -173,7 +173,7 @@ func (s *Store) transform(e *clientv3.Event, p storage.Predicate) (storage.Event
 	if p.Empty() || e.PrevKv == nil {
 		return storage.Event{Type: storage.Modified, Object: cur}, curOK, nil
 	}
-	prev, err := s.decode(e.PrevKv.Value, rev)
+	prev, err := s.decodeAt(context.Background(), e.PrevKv.Key, e.PrevKv.Value, rev)
 	if err != nil {
 		return storage.Event{}, false, err
 	}
