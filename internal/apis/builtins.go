@@ -34,7 +34,7 @@ type builtin struct {
 	// virtual resources are create-only reviews answered by the server,
 	// never stored (SelfSubjectReview, SubjectAccessReview, …).
 	virtual bool
-	fields     func(obj runtime.Object) fields.Set
+	fields  func(obj runtime.Object) fields.Set
 }
 
 var (

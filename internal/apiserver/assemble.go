@@ -60,10 +60,10 @@ type server struct {
 	gc        *garbagecollector.Controller
 	// authorizer decides every request and answers access reviews.
 	authorizer authz.Authorizer
-	metrics   *metrics
-	openapi   *openapi.Service
-	discovery *discovery.Handler
-	resources *endpoints.Handler
+	metrics    *metrics
+	openapi    *openapi.Service
+	discovery  *discovery.Handler
+	resources  *endpoints.Handler
 
 	// storages holds one storage per etcd prefix: versions of a resource
 	// share it.

@@ -61,11 +61,11 @@ type Config struct {
 	// AuditLogPath turns auditing on ("-" writes to stdout) with
 	// AuditPolicyFile (required then); the log rotates at AuditLogMaxSize
 	// MB, keeping AuditLogMaxBackup files for AuditLogMaxAge days.
-	AuditLogPath, AuditPolicyFile                    string
+	AuditLogPath, AuditPolicyFile                      string
 	AuditLogMaxSize, AuditLogMaxBackup, AuditLogMaxAge int
 	// EncryptionProviderConfig encrypts the configured resources at rest.
 	EncryptionProviderConfig string
-	Log       *slog.Logger
+	Log                      *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.

@@ -11,12 +11,12 @@ import (
 
 // Config holds what the chain needs. Every field is required.
 type Config struct {
-	Log                     *slog.Logger
-	Authenticator           authn.Authenticator
-	Authorizer              authz.Authorizer
-	MaxRequestsInFlight     int
-	MaxMutatingInFlight     int
-	Metrics                 Observer
+	Log                 *slog.Logger
+	Authenticator       authn.Authenticator
+	Authorizer          authz.Authorizer
+	MaxRequestsInFlight int
+	MaxMutatingInFlight int
+	Metrics             Observer
 	// RequestTimeout bounds every request but watches: past it the
 	// request's context ends and the client gets 504.
 	RequestTimeout time.Duration

@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
-	"github.com/kastle-dev/kastle/internal/audit"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
+	"github.com/kastle-dev/kastle/internal/audit"
 	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/auth/user"
@@ -19,9 +19,9 @@ import (
 
 // The impersonation headers of the Kubernetes API.
 const (
-	headerImpersonateUser   = "Impersonate-User"
-	headerImpersonateGroup  = "Impersonate-Group"
-	headerImpersonateUID    = "Impersonate-Uid"
+	headerImpersonateUser        = "Impersonate-User"
+	headerImpersonateGroup       = "Impersonate-Group"
+	headerImpersonateUID         = "Impersonate-Uid"
 	headerImpersonateExtraPrefix = "Impersonate-Extra-"
 )
 
