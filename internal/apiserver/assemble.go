@@ -35,6 +35,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
 	"github.com/kastle-dev/kastle/internal/storage/cacher"
+	"github.com/kastle-dev/kastle/internal/storage/encryption"
 	"github.com/kastle-dev/kastle/internal/storage/etcd3"
 )
 
@@ -58,6 +59,8 @@ type server struct {
 	fields    *registry.FieldManagers
 	admission admission.Chain
 	gc        *garbagecollector.Controller
+	// encryption transforms stored values (nil: stored as encoded).
+	encryption *encryption.Transformers
 	// authorizer decides every request and answers access reviews.
 	authorizer authz.Authorizer
 	metrics    *metrics
@@ -88,6 +91,15 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		ser: apis.NewSerializers(scheme), catalogue: cat, stores: newStores(),
 		metrics: newMetrics(), openapi: openapi.NewService(),
 		storages: map[string]storage.Interface{}, done: make(chan struct{}),
+	}
+	if cfg.EncryptionProviderConfig != "" {
+		ec, err := encryption.LoadConfig(cfg.EncryptionProviderConfig)
+		if err != nil {
+			return nil, err
+		}
+		if s.encryption, err = encryption.New(ec); err != nil {
+			return nil, err
+		}
 	}
 	s.authorizer = authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}}
 	s.gc = garbagecollector.New(s, log)
@@ -129,7 +141,11 @@ func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
 	if st, ok := s.storages[prefix]; ok {
 		return st, prefix
 	}
-	direct := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
+	opts := []etcd3.Option{etcd3.WithNewFunc(r.New)}
+	if s.encryption != nil {
+		opts = append(opts, etcd3.WithTransformer(s.encryption.ForResource(r.Group, r.Plural)))
+	}
+	direct := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, opts...)
 	c, err := cacher.New(cacher.Config{
 		Storage:  &instrumented{next: direct, resource: r.EtcdPrefix, hist: s.metrics.etcd},
 		Prefix:   prefix,

@@ -41,6 +41,17 @@ func Default(obj runtime.Object) {
 		if o != nil && o.Type == "" {
 			o.Type = corev1.SecretTypeOpaque
 		}
+		if o != nil && len(o.StringData) > 0 {
+			// stringData is write-only: it lands in data (winning over
+			// the same key there) and is never stored or returned.
+			if o.Data == nil {
+				o.Data = map[string][]byte{}
+			}
+			for k, v := range o.StringData {
+				o.Data[k] = []byte(v)
+			}
+			o.StringData = nil
+		}
 	case *corev1.Pod:
 		if o != nil {
 			defaultPod(o)

@@ -247,3 +247,11 @@ func TestPullPolicyFor(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretStringData(t *testing.T) {
+	s := &corev1.Secret{Data: map[string][]byte{"a": []byte("old"), "b": []byte("keep")}, StringData: map[string]string{"a": "new", "c": "added"}}
+	Default(s)
+	if string(s.Data["a"]) != "new" || string(s.Data["b"]) != "keep" || string(s.Data["c"]) != "added" || s.StringData != nil {
+		t.Errorf("after defaulting: data %q, stringData %v", s.Data, s.StringData)
+	}
+}
