@@ -61,6 +61,8 @@ type server struct {
 	gc        *garbagecollector.Controller
 	// encryption transforms stored values (nil: stored as encoded).
 	encryption *encryption.Transformers
+	// authz holds the authorizers --authorization-mode selected.
+	authz *authorizers
 	// authorizer decides every request and answers access reviews.
 	authorizer authz.Authorizer
 	metrics    *metrics
@@ -101,14 +103,17 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 			return nil, err
 		}
 	}
-	s.authorizer = authz.Union{authz.PublicPaths{}, authz.AuthenticatedUsers{}}
+	if s.authz, err = newAuthorizers(cfg.AuthorizationModes); err != nil {
+		return nil, err
+	}
+	s.authorizer = s.authz.chain
 	s.gc = garbagecollector.New(s, log)
 	s.fields = registry.NewFieldManagers(scheme, &typeConverters{scheme: scheme, openapi: s.openapi})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
 		MinRequestTimeout: cfg.MinRequestTimeout, Watches: s.metrics,
-		Reviews: &reviewer{authorizer: s.authorizer},
+		Reviews: &reviewer{authorizer: s.authorizer, rbac: s.authz.rbac},
 	}
 	for _, r := range cat.Resources() {
 		if err := s.addStore(r); err != nil {
@@ -119,6 +124,9 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore})
 	if err != nil {
 		return nil, err
+	}
+	if s.authz.rbac != nil {
+		s.admission = append(s.admission, &admission.RBACEscalation{RBAC: s.authz.rbac, Authorizer: s.authorizer})
 	}
 	s.refreshOpenAPI()
 	cat.OnChange(s.refreshOpenAPI)

@@ -12,6 +12,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
+	"github.com/kastle-dev/kastle/internal/auth/authz/rbac"
 	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
@@ -19,6 +20,7 @@ import (
 // and authorization.
 type reviewer struct {
 	authorizer authz.Authorizer
+	rbac       *rbac.Authorizer // nil: rules cannot be listed
 }
 
 // Review implements endpoints.Reviewer.
@@ -55,11 +57,15 @@ func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns string, obj
 		o.Status = rv.decide(ctx, subject(o.Spec), o.Spec.ResourceAttributes, nil)
 		return o, nil
 	case *authorizationv1.SelfSubjectRulesReview:
-		// Listing rules needs RBAC, which arrives with the security issue.
-		o.Status = authorizationv1.SubjectRulesReviewStatus{
-			Incomplete:      true,
-			EvaluationError: "the configured authorizer cannot list rules",
+		if rv.rbac == nil {
+			o.Status = authorizationv1.SubjectRulesReviewStatus{Incomplete: true, EvaluationError: "the configured authorizer cannot list rules"}
+			return o, nil
 		}
+		if o.Spec.Namespace == "" {
+			return nil, apierrors.NewBadRequest("spec.namespace is required")
+		}
+		res, nonRes, incomplete := rv.rbac.RulesFor(requester, o.Spec.Namespace)
+		o.Status = authorizationv1.SubjectRulesReviewStatus{ResourceRules: res, NonResourceRules: nonRes, Incomplete: incomplete}
 		return o, nil
 	}
 	return nil, apierrors.NewBadRequest(fmt.Sprintf("%T is not a review", obj))

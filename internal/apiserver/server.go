@@ -65,6 +65,9 @@ type Config struct {
 	AuditLogMaxSize, AuditLogMaxBackup, AuditLogMaxAge int
 	// EncryptionProviderConfig encrypts the configured resources at rest.
 	EncryptionProviderConfig string
+	// AuthorizationModes is the ordered authorizer chain: Node, RBAC,
+	// AlwaysAllow, AlwaysDeny.
+	AuthorizationModes []string
 	Log                      *slog.Logger
 }
 
@@ -76,6 +79,7 @@ func DefaultConfig() Config {
 		MaxRequestsInFlight:    400, MaxMutatingInFlight: 200,
 		MinRequestTimeout: 30 * time.Minute, ShutdownTimeout: 30 * time.Second,
 		AnonymousAuth: true, RequestTimeout: time.Minute,
+		AuthorizationModes: []string{"Node", "RBAC"},
 	}
 }
 
@@ -152,6 +156,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	ctrlCtx, stopControllers := context.WithCancel(context.Background())
 	defer stopControllers()
 	if err := srv.startCRDController(ctrlCtx); err != nil {
+		return err
+	}
+	if err := srv.startAuthorization(ctrlCtx); err != nil {
 		return err
 	}
 	srv.startNamespaceController(ctrlCtx)

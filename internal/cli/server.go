@@ -49,6 +49,7 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.BoolVar(&cfg.AnonymousAuth, "anonymous-auth", cfg.AnonymousAuth, "let requests without credentials in as system:anonymous (limited by authorization)")
 	f.StringSliceVar(&cfg.EnableAdmissionPlugins, "enable-admission-plugins", nil, "admission plugins to turn on besides the default ones ("+strings.Join(admission.Names(), ", ")+")")
 	f.StringSliceVar(&cfg.DisableAdmissionPlugins, "disable-admission-plugins", nil, "default admission plugins to turn off")
+	f.StringSliceVar(&cfg.AuthorizationModes, "authorization-mode", cfg.AuthorizationModes, "ordered authorizers: Node, RBAC, AlwaysAllow, AlwaysDeny")
 	f.StringVar(&cfg.AuditLogPath, "audit-log-path", "", "write audit events (JSON lines) to this file, or - for stdout")
 	f.StringVar(&cfg.AuditPolicyFile, "audit-policy-file", "", "audit.k8s.io/v1 Policy deciding what is logged")
 	f.IntVar(&cfg.AuditLogMaxSize, "audit-log-maxsize", 100, "rotate the audit log when it reaches this many megabytes")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/fields"
 )
 
 // Info describes what a request asks for, parsed from its method, path and
@@ -27,6 +29,8 @@ type Info struct {
 	// Subresource is the part after the name, e.g. "status".
 	Subresource string
 	Name        string
+	// FieldSelector is the raw field selector of a list or watch.
+	FieldSelector string
 }
 
 // ParseInfo parses r. Malformed resource paths yield an error so the
@@ -76,6 +80,17 @@ func ParseInfo(r *http.Request) (*Info, error) {
 		return info, fmt.Errorf("the path %q names no resource", r.URL.Path)
 	}
 	info.Verb = verb(r, info)
+	switch info.Verb {
+	case "list", "watch", "deletecollection":
+		// A list narrowed to one name is authorized as that name, as in
+		// Kubernetes (RBAC resourceNames apply to it).
+		info.FieldSelector = r.URL.Query().Get("fieldSelector")
+		if sel, err := fields.ParseSelector(info.FieldSelector); err == nil {
+			if name, ok := sel.RequiresExactMatch("metadata.name"); ok && info.Name == "" {
+				info.Name = name
+			}
+		}
+	}
 	return info, nil
 }
 
