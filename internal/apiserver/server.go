@@ -68,7 +68,7 @@ type Config struct {
 	// AuthorizationModes is the ordered authorizer chain: Node, RBAC,
 	// AlwaysAllow, AlwaysDeny.
 	AuthorizationModes []string
-	Log                      *slog.Logger
+	Log                *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
