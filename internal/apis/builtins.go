@@ -57,7 +57,7 @@ func builtinTable() []builtin {
 		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status"}, fields: namespaceFields},
 		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
-		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}},
+		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
 		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status"}, fields: nodeFields},
 		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, fields: podFields},
 		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}},
@@ -132,6 +132,8 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 			r.Subresources = append(r.Subresources, Subresource{Name: "status", Verbs: []string{"get", "patch", "update"}})
 		case "approval":
 			r.Subresources = append(r.Subresources, Subresource{Name: "approval", Verbs: []string{"get", "patch", "update"}})
+		case "token":
+			r.Subresources = append(r.Subresources, Subresource{Name: "token", Kind: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), Verbs: []string{"create"}})
 		case "scale":
 			r.Subresources = append(r.Subresources, Subresource{Name: "scale", Kind: scaleGVK, Verbs: []string{"get", "patch", "update"}})
 			r.Scale, r.SetReplicas = builtinScale, builtinSetReplicas

@@ -61,6 +61,8 @@ type server struct {
 	gc        *garbagecollector.Controller
 	// encryption transforms stored values (nil: stored as encoded).
 	encryption *encryption.Transformers
+	// reviews answers review APIs and TokenRequests.
+	reviews *reviewer
 	// authz holds the authorizers --authorization-mode selected.
 	authz *authorizers
 	// authorizer decides every request and answers access reviews.
@@ -107,13 +109,14 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		return nil, err
 	}
 	s.authorizer = s.authz.chain
+	s.reviews = &reviewer{s: s, authorizer: s.authorizer, rbac: s.authz.rbac}
 	s.gc = garbagecollector.New(s, log)
 	s.fields = registry.NewFieldManagers(scheme, &typeConverters{scheme: scheme, openapi: s.openapi})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
 		MinRequestTimeout: cfg.MinRequestTimeout, Watches: s.metrics,
-		Reviews: &reviewer{authorizer: s.authorizer, rbac: s.authz.rbac},
+		Reviews: s.reviews,
 	}
 	for _, r := range cat.Resources() {
 		if err := s.addStore(r); err != nil {

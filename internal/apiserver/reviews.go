@@ -7,24 +7,30 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
+	"github.com/kastle-dev/kastle/internal/auth/authn"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/auth/authz/rbac"
+	"github.com/kastle-dev/kastle/internal/auth/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/auth/user"
 )
 
 // reviewer answers the review APIs from the server's own authentication
 // and authorization.
 type reviewer struct {
+	s          *server
 	authorizer authz.Authorizer
 	rbac       *rbac.Authorizer // nil: rules cannot be listed
+	auth       *authentication  // set once authentication is assembled
 }
 
-// Review implements endpoints.Reviewer.
-func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns string, obj runtime.Object) (runtime.Object, error) {
+// Review implements endpoints.Reviewer: the review resources, and
+// serviceaccounts/<name>/token (TokenRequest).
+func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns, name string, obj runtime.Object) (runtime.Object, error) {
 	requester, ok := request.UserFrom(ctx)
 	if !ok {
 		return nil, apierrors.NewInternalError(fmt.Errorf("no authenticated user in the request"))
@@ -34,10 +40,9 @@ func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns string, obj
 		o.Status.UserInfo = userInfo(requester)
 		return o, nil
 	case *authenticationv1.TokenReview:
-		// Token authenticators arrive with the security issue; until then
-		// no token is valid.
-		o.Status = authenticationv1.TokenReviewStatus{Authenticated: false, Error: "no token authenticator is configured"}
-		return o, nil
+		return rv.tokenReview(ctx, o)
+	case *authenticationv1.TokenRequest:
+		return rv.tokenRequest(ctx, ns, name, o)
 	case *authorizationv1.SelfSubjectAccessReview:
 		o.Status = rv.decide(ctx, requester, o.Spec.ResourceAttributes, o.Spec.NonResourceAttributes)
 		return o, nil
@@ -112,4 +117,98 @@ func (rv *reviewer) decide(ctx context.Context, u *user.Info, ra *authorizationv
 		st.EvaluationError = err.Error()
 	}
 	return st
+}
+
+// tokenReview authenticates spec.token with the server's token
+// authenticators, for the audiences asked (default: the API audiences).
+func (rv *reviewer) tokenReview(ctx context.Context, o *authenticationv1.TokenReview) (runtime.Object, error) {
+	if o.Spec.Token == "" {
+		return nil, apierrors.NewBadRequest("spec.token is required")
+	}
+	if len(o.Spec.Audiences) > 0 {
+		ctx = authn.WithAudiences(ctx, o.Spec.Audiences)
+	}
+	u, ok, err := rv.auth.tokens.AuthenticateToken(ctx, o.Spec.Token)
+	o.Spec.Token = "" // never echo a credential
+	switch {
+	case err != nil || !ok:
+		o.Status = authenticationv1.TokenReviewStatus{Authenticated: false, Error: "invalid bearer token"}
+	default:
+		o.Status = authenticationv1.TokenReviewStatus{Authenticated: true, User: userInfo(withAuthenticated(u)), Audiences: o.Spec.Audiences}
+	}
+	return o, nil
+}
+
+func withAuthenticated(u *user.Info) *user.Info {
+	for _, g := range u.Groups {
+		if g == "system:authenticated" {
+			return u
+		}
+	}
+	c := *u
+	c.Groups = append(append([]string(nil), u.Groups...), "system:authenticated")
+	return &c
+}
+
+// tokenRequest issues a token for serviceaccounts/<name>/token.
+func (rv *reviewer) tokenRequest(ctx context.Context, ns, name string, o *authenticationv1.TokenRequest) (runtime.Object, error) {
+	getter := storeGetter{rv.s}
+	sa, err := getter.GetServiceAccount(ctx, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	spec := serviceaccount.TokenSpec{
+		Namespace: ns, ServiceAccountName: name, ServiceAccountUID: string(sa.UID),
+		Audiences: o.Spec.Audiences,
+	}
+	if o.Spec.ExpirationSeconds != nil {
+		spec.ExpirationSeconds = *o.Spec.ExpirationSeconds
+	}
+	if ref := o.Spec.BoundObjectRef; ref != nil {
+		var uid string
+		switch ref.Kind {
+		case "Pod":
+			pod, err := getter.GetPod(ctx, ns, ref.Name)
+			if err != nil {
+				return nil, err
+			}
+			uid = string(pod.UID)
+			if pod.Spec.NodeName != "" {
+				if node, err := getter.GetNode(ctx, pod.Spec.NodeName); err == nil {
+					spec.PodNode = &serviceaccount.Ref{Name: node.Name, UID: string(node.UID)}
+				}
+			}
+		case "Secret":
+			sec, err := getter.GetSecret(ctx, ns, ref.Name)
+			if err != nil {
+				return nil, err
+			}
+			uid = string(sec.UID)
+		case "Node":
+			node, err := getter.GetNode(ctx, ref.Name)
+			if err != nil {
+				return nil, err
+			}
+			uid = string(node.UID)
+		default:
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("spec.boundObjectRef.kind %q: must be Pod, Secret or Node", ref.Kind))
+		}
+		if ref.UID != "" && string(ref.UID) != uid {
+			return nil, apierrors.NewConflict(authenticationv1.Resource("tokenrequests"), name,
+				fmt.Errorf("the UID in the bound object reference (%s) does not match the %s's UID (%s)", ref.UID, ref.Kind, uid))
+		}
+		spec.BoundObject = &serviceaccount.BoundObjectRef{Kind: ref.Kind, Name: ref.Name, UID: uid}
+	}
+	tok, err := rv.auth.issuer.Issue(spec)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	exp := int64(tok.ExpiresAt.Sub(tok.IssuedAt).Seconds())
+	o.Spec.ExpirationSeconds = &exp
+	if len(o.Spec.Audiences) == 0 {
+		o.Spec.Audiences = rv.auth.issuer.Audiences()
+	}
+	o.Name, o.Namespace = name, ns
+	o.Status = authenticationv1.TokenRequestStatus{Token: tok.Raw, ExpirationTimestamp: metav1.NewTime(tok.ExpiresAt)}
+	return o, nil
 }

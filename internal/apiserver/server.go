@@ -18,8 +18,6 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/audit"
-	"github.com/kastle-dev/kastle/internal/auth/authn"
-	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
@@ -68,7 +66,21 @@ type Config struct {
 	// AuthorizationModes is the ordered authorizer chain: Node, RBAC,
 	// AlwaysAllow, AlwaysDeny.
 	AuthorizationModes []string
-	Log                *slog.Logger
+	// TokenAuthFile and BasicAuthFile are CSV credential files (reloaded
+	// on change); ClientCertRevocationFile revokes client certificates
+	// (a CRL or a list of serials, reloaded on change).
+	TokenAuthFile, BasicAuthFile, ClientCertRevocationFile string
+	// EnableBootstrapTokenAuth accepts kube-system bootstrap tokens.
+	EnableBootstrapTokenAuth bool
+	// Service-account tokens: verification keys (default pki/sa.pub),
+	// signing key (default pki/sa.key), issuer, audiences (default: the
+	// issuer), and whether to require the ServiceAccount to exist.
+	ServiceAccountKeyFiles       []string
+	ServiceAccountSigningKeyFile string
+	ServiceAccountIssuer         string
+	APIAudiences                 []string
+	ServiceAccountLookup         bool
+	Log                          *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -79,7 +91,9 @@ func DefaultConfig() Config {
 		MaxRequestsInFlight:    400, MaxMutatingInFlight: 200,
 		MinRequestTimeout: 30 * time.Minute, ShutdownTimeout: 30 * time.Second,
 		AnonymousAuth: true, RequestTimeout: time.Minute,
-		AuthorizationModes: []string{"Node", "RBAC"},
+		AuthorizationModes:       []string{"Node", "RBAC"},
+		EnableBootstrapTokenAuth: true, ServiceAccountIssuer: DefaultServiceAccountIssuer,
+		ServiceAccountLookup: true,
 	}
 }
 
@@ -202,12 +216,13 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		c.Certificates, c.ClientCAs = []tls.Certificate{*cert}, pool
 		return c, nil
 	}
-	authenticator := authn.Union{dynamicX509{files}}
-	if cfg.AnonymousAuth {
-		authenticator = append(authenticator, authn.Anonymous{})
+	auth, err := srv.newAuthentication(cfg, files, pr.p.Dir)
+	if err != nil {
+		return err
 	}
+	srv.reviews.auth = auth
 	handler := filters.Chain(srv.mux(), filters.Config{
-		Log: log, Authenticator: authenticator, Authorizer: srv.authorizer,
+		Log: log, Authenticator: auth.request, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
 		Metrics: srv.metrics, RequestTimeout: cfg.RequestTimeout, Audit: auditFilter,
 	})
@@ -294,13 +309,4 @@ func newAuditFilter(cfg Config, log *slog.Logger) (func(http.Handler) http.Handl
 		return nil, nil, err
 	}
 	return func(h http.Handler) http.Handler { return audit.WithAudit(h, a) }, closeOut, nil
-}
-
-// dynamicX509 verifies client certificates against the client CAs as
-// they are now (the CA file may be replaced while the server runs).
-type dynamicX509 struct{ files *servingFiles }
-
-// Authenticate implements authn.Authenticator.
-func (d dynamicX509) Authenticate(r *http.Request) (*user.Info, bool, error) {
-	return (&authn.X509{Roots: d.files.Pool()}).Authenticate(r)
 }

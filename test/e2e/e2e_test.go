@@ -43,8 +43,14 @@ func mainWithServer(m *testing.M) int {
 		return 1
 	}
 
+	// The shared server also accepts the static tokens of tokenFile.
+	env.tokenFile = filepath.Join(tmp, "tokens.csv")
+	if err := os.WriteFile(env.tokenFile, []byte(staticTokens), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	dataDir := filepath.Join(tmp, "shared")
-	shared, err := launch(dataDir, 0)
+	shared, err := launch(dataDir, 0, "--token-auth-file", env.tokenFile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: starting the shared server:", err)
 		return 1

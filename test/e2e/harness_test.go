@@ -35,6 +35,8 @@ const (
 // tools holds what TestMain located once for every test.
 type tools struct {
 	kastle  string // the freshly built server binary
+	// tokenFile is the shared server's --token-auth-file (staticTokens).
+	tokenFile string
 	kubectl string
 	curl    string
 	openssl string
@@ -118,11 +120,12 @@ type server struct {
 
 // launch starts the binary on dataDir and waits for its ready line. port 0
 // lets the server pick a free port.
-func launch(dataDir string, port int) (*server, error) {
+func launch(dataDir string, port int, extra ...string) (*server, error) {
 	cacheDir := filepath.Join(dataDir, "..", filepath.Base(dataDir)+"-kubectl-cache")
 	s := &server{dataDir: dataDir, cacheDir: cacheDir, log: newLogBuffer(), done: make(chan struct{})}
-	s.cmd = exec.Command(env.kastle, "server", "--data-dir", dataDir, "--secure-port", strconv.Itoa(port),
-		"--bind-address", "127.0.0.1")
+	args := append([]string{"server", "--data-dir", dataDir, "--secure-port", strconv.Itoa(port),
+		"--bind-address", "127.0.0.1"}, extra...)
+	s.cmd = exec.Command(env.kastle, args...)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	// Kill the server if the test binary dies (e.g. on a -timeout panic),

@@ -55,7 +55,9 @@ type Handler struct {
 // Reviewer answers a review (SelfSubjectReview, SubjectAccessReview,
 // TokenReview, …): it fills in and returns the status of obj.
 type Reviewer interface {
-	Review(ctx context.Context, r *apis.Resource, namespace string, obj runtime.Object) (runtime.Object, error)
+	// Review answers obj. For a subresource create (serviceaccounts/x/token)
+	// r is the parent resource and name its object.
+	Review(ctx context.Context, r *apis.Resource, namespace, name string, obj runtime.Object) (runtime.Object, error)
 }
 
 // WatchCounter counts open watch streams.
@@ -88,7 +90,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status.Write(w, notFoundPath())
 		return
 	}
-	if res.Virtual {
+	if res.Virtual || (info.Verb == "create" && info.Subresource != "" && res.Subresource(info.Subresource) != nil) {
 		if err := h.review(w, r, info, res, ns); err != nil {
 			status.Write(w, err)
 		}
@@ -357,8 +359,18 @@ func uidOf(obj runtime.Object) types.UID {
 
 // review serves a create-only review resource: decode, answer, 201.
 func (h *Handler) review(w http.ResponseWriter, r *http.Request, info *request.Info, res *apis.Resource, ns string) error {
-	if info.Verb != "create" || info.Name != "" || info.Subresource != "" {
-		return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
+	want := res.GVK()
+	if res.Virtual {
+		if info.Verb != "create" || info.Name != "" || info.Subresource != "" {
+			return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
+		}
+	} else {
+		// A create-only subresource (serviceaccounts/<name>/token).
+		sub := res.Subresource(info.Subresource)
+		if info.Name == "" || sub.Kind.Empty() || !hasVerb(sub.Verbs, "create") {
+			return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
+		}
+		want = sub.Kind
 	}
 	if res.Namespaced && ns == "" {
 		return apierrors.NewBadRequest("the namespace of the object is required")
@@ -368,14 +380,23 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, info *request.I
 	if err := q.decodeQuery(r.URL.Query(), &opts); err != nil {
 		return err
 	}
-	obj, err := q.decodeBody(res.GVK(), opts.FieldValidation)
+	obj, err := q.decodeBody(want, opts.FieldValidation)
 	if err != nil {
 		return err
 	}
-	out, err := h.Reviews.Review(r.Context(), res, ns, obj)
+	out, err := h.Reviews.Review(r.Context(), res, ns, info.Name, obj)
 	if err != nil {
 		return err
 	}
-	out.GetObjectKind().SetGroupVersionKind(res.GVK())
+	out.GetObjectKind().SetGroupVersionKind(want)
 	return q.write(http.StatusCreated, out, false)
+}
+
+func hasVerb(verbs []string, v string) bool {
+	for _, x := range verbs {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

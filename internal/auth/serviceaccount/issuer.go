@@ -131,6 +131,9 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 // KeyID returns the "kid" of the tokens this issuer signs.
 func (i *Issuer) KeyID() string { return i.kid }
 
+// Audiences returns the default audiences of issued tokens.
+func (i *Issuer) Audiences() []string { return append([]string(nil), i.auds...) }
+
 // PublicKey returns the public half of the signing key, to add to the
 // verifying keys and the JWKS.
 func (i *Issuer) PublicKey() crypto.PublicKey { return i.pub }
