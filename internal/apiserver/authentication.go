@@ -186,4 +186,3 @@ func (g storeGetter) GetNode(ctx context.Context, name string) (*corev1.Node, er
 	}
 	return o.(*corev1.Node), nil
 }
-

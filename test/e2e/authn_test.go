@@ -54,7 +54,9 @@ func TestBearerTokens(t *testing.T) {
 	mustKubectl(t, "create", "secret", "generic", "bootstrap-token-e2eold", "-n", "kube-system",
 		"--type=bootstrap.kubernetes.io/token", "--from-literal=token-id=e2eold", "--from-literal=token-secret=0123456789abcdef",
 		"--from-literal=usage-bootstrap-authentication=true", "--from-literal=expiration=2020-01-01T00:00:00Z")
-	t.Cleanup(func() { kubectl(t, "delete", "secret", "-n", "kube-system", "bootstrap-token-e2eabc", "bootstrap-token-e2eold") })
+	t.Cleanup(func() {
+		kubectl(t, "delete", "secret", "-n", "kube-system", "bootstrap-token-e2eabc", "bootstrap-token-e2eold")
+	})
 	code, name, groups = whoami(t, "e2eabc.0123456789abcdef")
 	if code != 201 || name != "system:bootstrap:e2eabc" || strings.Join(groups, ",") != "system:bootstrappers,system:bootstrappers:e2e,system:authenticated" {
 		t.Errorf("bootstrap token: %d %s %v", code, name, groups)

@@ -34,12 +34,12 @@ const (
 
 // tools holds what TestMain located once for every test.
 type tools struct {
-	kastle  string // the freshly built server binary
+	kastle string // the freshly built server binary
 	// tokenFile is the shared server's --token-auth-file (staticTokens).
 	tokenFile string
-	kubectl string
-	curl    string
-	openssl string
+	kubectl   string
+	curl      string
+	openssl   string
 }
 
 // env is filled by TestMain before any test runs and read-only afterwards.
