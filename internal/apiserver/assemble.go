@@ -28,10 +28,13 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/discovery"
 	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
 	"github.com/kastle-dev/kastle/internal/apiserver/openapi"
+	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
+	"github.com/kastle-dev/kastle/internal/controllers/rootca"
+	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
 	"github.com/kastle-dev/kastle/internal/storage/cacher"
@@ -439,4 +442,44 @@ func (s *server) startNamespaceController(ctx context.Context) {
 	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
 	c := &namespace.Controller{Namespaces: nsStore, Content: s, Log: s.log, Resync: 2 * time.Second}
 	go c.Run(ctx)
+}
+
+// startNamespaceDefaults keeps in every active namespace what workloads
+// expect there: the "default" ServiceAccount and the kube-root-ca.crt
+// ConfigMap with the cluster CA.
+func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error {
+	ctx = request.WithUser(ctx, systemUser)
+	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
+	saStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "serviceaccounts"))
+	cmStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "configmaps"))
+	ensure := func(ns *corev1.Namespace) {
+		if err := serviceaccount.Ensure(ctx, saStore, ns); err != nil {
+			s.log.Warn("default service account", "namespace", ns.Name, "err", err)
+		}
+		if err := rootca.Ensure(ctx, cmStore, ns, caPEM); err != nil {
+			s.log.Warn("publishing the root CA", "namespace", ns.Name, "err", err)
+		}
+	}
+	byName := func(name string) {
+		if o, err := nsStore.Get(ctx, "", name, ""); err == nil {
+			ensure(o.(*corev1.Namespace))
+		}
+	}
+	nothing := func(kruntime.Object) {}
+	if err := s.feed(ctx, nsStore.Resource, func(o kruntime.Object) { ensure(o.(*corev1.Namespace)) }, nothing, nil); err != nil {
+		return err
+	}
+	if err := s.feed(ctx, saStore.Resource, nothing, func(o kruntime.Object) {
+		if ns, ok := serviceaccount.IsDefault(o); ok {
+			byName(ns)
+		}
+	}, nil); err != nil {
+		return err
+	}
+	republish := func(o kruntime.Object) {
+		if ns, ok := rootca.IsPublished(o); ok {
+			byName(ns)
+		}
+	}
+	return s.feed(ctx, cmStore.Resource, republish, republish, nil)
 }

@@ -176,6 +176,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	srv.startNamespaceController(ctrlCtx)
+	if err := srv.startNamespaceDefaults(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
+		return err
+	}
 	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
 		return fmt.Errorf("indexing owner references: %w", err)
 	}

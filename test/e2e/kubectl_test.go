@@ -64,13 +64,13 @@ data:
 		}
 	})
 	t.Run("jsonpath", func(t *testing.T) {
-		out := mustKubectl(t, "get", "cm", "-n", ns, "-o", `jsonpath={range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}`)
+		out := mustKubectl(t, "get", "cm", "-n", ns, "--field-selector=metadata.name!="+rootCAConfigMap, "-o", `jsonpath={range .items[*]}{.metadata.name}={.data.a}{"\n"}{end}`)
 		if out != "from-yaml=alpha\nimperative=one\n" {
 			t.Errorf("jsonpath output = %q", out)
 		}
 	})
 	t.Run("custom-columns", func(t *testing.T) {
-		out := mustKubectl(t, "get", "cm", "-n", ns, "-o", "custom-columns=NAME:.metadata.name,DATA:.data.a")
+		out := mustKubectl(t, "get", "cm", "-n", ns, "--field-selector=metadata.name!="+rootCAConfigMap, "-o", "custom-columns=NAME:.metadata.name,DATA:.data.a")
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		got := make([]string, len(lines))
 		for i, l := range lines {

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -75,5 +77,34 @@ data: {a: "1"}
 	}
 	if r := kubectl(t, "get", "ns", ns); r.code == 0 {
 		t.Errorf("namespace still there: %s", r)
+	}
+}
+
+// TestNamespaceDefaults checks what every namespace gets, as in
+// Kubernetes: the default ServiceAccount and kube-root-ca.crt holding the
+// cluster CA, both put back when deleted.
+func TestNamespaceDefaults(t *testing.T) {
+	t.Parallel()
+	ns := nsName(t.Name())
+	mustKubectl(t, "create", "ns", ns)
+	ca, err := os.ReadFile(filepath.Join(env.shared.dataDir, "pki", "ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 2; round++ {
+		eventually(t, 10*time.Second, func() string {
+			if r := kubectl(t, "get", "serviceaccount", "default", "-n", ns); r.code != 0 {
+				return "no default ServiceAccount: " + r.stderr
+			}
+			out := kubectl(t, "get", "configmap", "kube-root-ca.crt", "-n", ns, "-o", `jsonpath={.data.ca\.crt}`)
+			if strings.TrimSpace(out.stdout) != strings.TrimSpace(string(ca)) {
+				return "kube-root-ca.crt does not hold the cluster CA"
+			}
+			return ""
+		})
+		if round == 0 {
+			mustKubectl(t, "delete", "serviceaccount", "default", "-n", ns)
+			mustKubectl(t, "delete", "configmap", "kube-root-ca.crt", "-n", ns)
+		}
 	}
 }

@@ -1,0 +1,3 @@
+// Package serviceaccount is the service-account controller: every active
+// namespace has a ServiceAccount named "default", recreated if deleted.
+package serviceaccount
