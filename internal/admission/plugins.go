@@ -8,12 +8,16 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/registry"
 )
 
 // Deps are what plugins may need from the server.
 type Deps struct {
 	Namespaces NamespaceGetter
+	// Authorizer is the server's authorizer chain (for plugins that check
+	// permissions such as approve or sign on signers).
+	Authorizer authz.Authorizer
 }
 
 // factories builds each known plugin by its kube-apiserver name. The
@@ -24,6 +28,9 @@ var factories = []struct {
 	newFromDep func(Deps) Plugin
 }{
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
+	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
+	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
+	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},
 	{"AlwaysAdmit", false, func(Deps) Plugin { return alwaysAdmit{} }},
 	{"AlwaysDeny", false, func(Deps) Plugin { return alwaysDeny{} }},
 }

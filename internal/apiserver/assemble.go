@@ -127,7 +127,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		}
 	}
 	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
-	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore})
+	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore, Authorizer: s.authorizer})
 	if err != nil {
 		return nil, err
 	}
