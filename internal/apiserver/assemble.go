@@ -31,6 +31,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
+	saauth "github.com/kastle-dev/kastle/internal/auth/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/controllers/rootca"
@@ -299,6 +300,8 @@ func (s *server) mux() http.Handler {
 	m.HandleFunc("/readyz/", s.health("readyz", true))
 	m.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	m.Handle("/openapi/", s.openapi)
+	m.HandleFunc("/.well-known/openid-configuration", s.serveOIDC)
+	m.HandleFunc("/openid/v1/jwks", s.serveOIDC)
 	if s.cfg.Profiling {
 		// Behind authentication and authorization like everything else.
 		m.HandleFunc("/debug/pprof/", pprof.Index)
@@ -482,4 +485,28 @@ func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error
 		}
 	}
 	return s.feed(ctx, cmStore.Resource, republish, republish, nil)
+}
+
+// serveOIDC serves the service-account issuer's OpenID discovery
+// document and its JWKS, so other systems can verify the tokens.
+func (s *server) serveOIDC(w http.ResponseWriter, r *http.Request) {
+	auth := s.reviews.auth
+	if auth == nil {
+		status.Write(w, apierrors.NewServiceUnavailable("service-account keys are not loaded yet"))
+		return
+	}
+	var body []byte
+	if r.URL.Path == "/openid/v1/jwks" {
+		body = saauth.JWKS(auth.saKeys)
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+	} else {
+		body = saDiscovery(s.cfg.ServiceAccountIssuer, auth)
+		w.Header().Set("Content-Type", "application/json")
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(body)
+}
+
+func saDiscovery(issuer string, auth *authentication) []byte {
+	return saauth.OpenIDConfiguration(issuer, strings.TrimSuffix(issuer, "/")+"/openid/v1/jwks", auth.saKeys...)
 }

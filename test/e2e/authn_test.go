@@ -75,6 +75,16 @@ func TestBearerTokens(t *testing.T) {
 	if code != 201 || name != "system:serviceaccount:"+ns+":robot" || !strings.Contains(strings.Join(groups, ","), "system:serviceaccounts:"+ns) {
 		t.Errorf("service-account token: %d %s %v", code, name, groups)
 	}
+	// Service accounts may read the issuer's discovery documents.
+	for _, path := range []string{"/.well-known/openid-configuration", "/openid/v1/jwks"} {
+		r := curl(t, env.shared, nil, path, "-H", "Authorization: Bearer "+token)
+		if r.status != 200 || (!strings.Contains(r.body, `"keys"`) && !strings.Contains(r.body, `"jwks_uri"`)) {
+			t.Errorf("GET %s as a service account: %d %s", path, r.status, r.body)
+		}
+	}
+	if r := curl(t, env.shared, nil, "/openid/v1/jwks"); r.status != 403 {
+		t.Errorf("anonymous GET /openid/v1/jwks: %d, want 403", r.status)
+	}
 	// TokenReview answers for the same token.
 	review := mustKubectlIn(t, `{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"`+token+`"}}`,
 		"create", "-f", "-", "-o", "jsonpath={.status.authenticated} {.status.user.username}")

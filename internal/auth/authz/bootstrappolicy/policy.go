@@ -169,6 +169,9 @@ func clusterRoleTable() []clusterRoleSpec {
 			urls(v("get"), "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
 				"/readyz", "/version", "/version/"),
 		}},
+		{name: "system:service-account-issuer-discovery", rules: []rbacv1.PolicyRule{
+			urls(v("get"), "/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/"),
+		}},
 		{name: "system:public-info-viewer", rules: []rbacv1.PolicyRule{
 			urls(v("get"), "/healthz", "/livez", "/readyz", "/version", "/version/"),
 		}},
@@ -294,6 +297,7 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterRoleBinding("system:discovery", "system:discovery", group(GroupAuthenticated)),
 		clusterRoleBinding("system:public-info-viewer", "system:public-info-viewer",
 			group(GroupAuthenticated), group(GroupUnauthenticated)),
+		clusterRoleBinding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery", group("system:serviceaccounts")),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", userSubject(UserKubeProxy)),
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
