@@ -11,9 +11,9 @@ import (
 	"github.com/kastle-dev/kastle/internal/registry"
 )
 
-// NamespaceGetter reads a namespace; resourceVersion as in the API ("0"
-// allows a cached answer).
-type NamespaceGetter interface {
+// Getter reads one object of a resource (a registry store); resourceVersion
+// as in the API ("0" allows a cached answer, "" is the latest state).
+type Getter interface {
 	Get(ctx context.Context, ns, name, resourceVersion string) (runtime.Object, error)
 }
 
@@ -23,7 +23,7 @@ var immortalNamespaces = map[string]bool{"default": true, "kube-system": true, "
 // NamespaceLifecycle rejects content in namespaces that do not exist or
 // are being deleted, and the deletion of the system namespaces.
 type NamespaceLifecycle struct {
-	Namespaces NamespaceGetter
+	Namespaces Getter
 }
 
 var _ Plugin = (*NamespaceLifecycle)(nil)

@@ -14,7 +14,9 @@ import (
 
 // Deps are what plugins may need from the server.
 type Deps struct {
-	Namespaces NamespaceGetter
+	Namespaces Getter
+	// ServiceAccounts reads ServiceAccounts (same shape as Namespaces).
+	ServiceAccounts Getter
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -28,6 +30,7 @@ var factories = []struct {
 	newFromDep func(Deps) Plugin
 }{
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
+	{"ServiceAccount", true, func(d Deps) Plugin { return &ServiceAccount{Accounts: d.ServiceAccounts} }},
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},

@@ -128,7 +128,8 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		}
 	}
 	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
-	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore, Authorizer: s.authorizer})
+	saStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "serviceaccounts"))
+	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore, ServiceAccounts: saStore, Authorizer: s.authorizer})
 	if err != nil {
 		return nil, err
 	}

@@ -107,4 +107,16 @@ func TestNamespaceDefaults(t *testing.T) {
 			mustKubectl(t, "delete", "configmap", "kube-root-ca.crt", "-n", ns)
 		}
 	}
+	// ServiceAccount admission: a pod gets the default account and a
+	// projected token volume mounted at the well-known path.
+	mustKubectl(t, "run", "web", "-n", ns, "--image=nginx", "--restart=Never")
+	out := mustKubectl(t, "get", "pod", "web", "-n", ns, "-o",
+		`jsonpath={.spec.serviceAccountName} {.spec.volumes[0].projected.sources[0].serviceAccountToken.path} {.spec.containers[0].volumeMounts[0].mountPath}`)
+	if out != "default token /var/run/secrets/kubernetes.io/serviceaccount" {
+		t.Errorf("pod after ServiceAccount admission: %q", out)
+	}
+	r := kubectl(t, "run", "ghost", "-n", ns, "--image=nginx", "--restart=Never", "--overrides", `{"spec":{"serviceAccountName":"ghost"}}`)
+	if r.code == 0 || !strings.Contains(r.stderr, "service account") {
+		t.Errorf("pod with a missing service account: %s", r)
+	}
 }
