@@ -31,6 +31,7 @@ var factories = []struct {
 }{
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
 	{"ServiceAccount", true, func(d Deps) Plugin { return &ServiceAccount{Accounts: d.ServiceAccounts} }},
+	{"NodeRestriction", true, func(Deps) Plugin { return NodeRestriction{} }},
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},

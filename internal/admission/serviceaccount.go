@@ -11,7 +11,6 @@ import (
 	"github.com/kastle-dev/kastle/internal/registry"
 )
 
-
 // tokenMountPath is where pods find their service-account credentials.
 const tokenMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 
