@@ -192,16 +192,16 @@ func (s *server) stop(sig syscall.Signal) error {
 
 // startServer starts a private server on dataDir (usually t.TempDir(), so
 // the directory is removed with the test) and stops it when the test ends.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
-	return startServerOnPort(t, dataDir, 0)
+	return startServerOnPort(t, dataDir, 0, extra...)
 }
 
 // startServerOnPort is startServer with a fixed port, for restarts that
 // clients must find at the same address.
-func startServerOnPort(t *testing.T, dataDir string, port int) *server {
+func startServerOnPort(t *testing.T, dataDir string, port int, extra ...string) *server {
 	t.Helper()
-	s, err := launch(dataDir, port)
+	s, err := launch(dataDir, port, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
