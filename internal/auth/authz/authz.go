@@ -53,58 +53,6 @@ func (u Union) Authorize(ctx context.Context, a Attributes) (Decision, string, e
 	return NoOpinion, strings.Join(reasons, "; "), nil
 }
 
-// PublicPaths allows anyone to read the health and version endpoints, as
-// Kubernetes' system:public-info-viewer role does.
-type PublicPaths struct{}
-
-var _ Authorizer = PublicPaths{}
-
-// Authorize allows GET/HEAD of /healthz, /livez, /readyz (and their
-// sub-checks) and /version.
-func (PublicPaths) Authorize(_ context.Context, a Attributes) (Decision, string, error) {
-	if a.Info == nil || a.Info.IsResourceRequest || (a.Info.Verb != "get" && a.Info.Verb != "head") {
-		return NoOpinion, "", nil
-	}
-	if IsPublicPath(a.Info.Path) {
-		return Allow, "", nil
-	}
-	return NoOpinion, "", nil
-}
-
-// IsPublicPath reports whether p is a health or version endpoint.
-func IsPublicPath(p string) bool {
-	switch p {
-	case "/healthz", "/livez", "/readyz", "/version", "/version/":
-		return true
-	}
-	for _, prefix := range []string{"/healthz/", "/livez/", "/readyz/"} {
-		if strings.HasPrefix(p, prefix) {
-			return true
-		}
-	}
-	return false
-}
-
-// AuthenticatedUsers allows every request of a user in
-// system:authenticated. It is the authorization of the core server until
-// RBAC is configured: anonymous callers get only the public paths.
-type AuthenticatedUsers struct{}
-
-var _ Authorizer = AuthenticatedUsers{}
-
-// Authorize allows members of system:authenticated.
-func (AuthenticatedUsers) Authorize(_ context.Context, a Attributes) (Decision, string, error) {
-	if a.User == nil {
-		return NoOpinion, "", nil
-	}
-	for _, g := range a.User.Groups {
-		if g == "system:authenticated" {
-			return Allow, "", nil
-		}
-	}
-	return NoOpinion, "", nil
-}
-
 // AlwaysAllow allows everything (kube-apiserver's AlwaysAllow mode).
 type AlwaysAllow struct{}
 
