@@ -473,9 +473,26 @@ func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error
 	if err := s.feed(ctx, nsStore.Resource, func(o kruntime.Object) { ensure(o.(*corev1.Namespace)) }, nothing, nil); err != nil {
 		return err
 	}
+	secStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "secrets"))
+	fill := func(sec *corev1.Secret) {
+		if err := serviceaccount.FillLegacyToken(ctx, secStore, saStore, s.reviews.auth.issuer, caPEM, sec); err != nil {
+			s.log.Warn("legacy service-account token", "secret", sec.Name, "err", err)
+		}
+	}
 	if err := s.feed(ctx, saStore.Resource, nothing, func(o kruntime.Object) {
 		if ns, ok := serviceaccount.IsDefault(o); ok {
 			byName(ns)
+		}
+		// The account's legacy token Secrets go with it.
+		sa := o.(*corev1.ServiceAccount)
+		l, err := secStore.List(ctx, sa.Namespace, &metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
+		if err != nil {
+			return
+		}
+		for i := range l.(*corev1.SecretList).Items {
+			if sec := &l.(*corev1.SecretList).Items[i]; sec.Annotations[corev1.ServiceAccountNameKey] == sa.Name {
+				fill(sec)
+			}
 		}
 	}, nil); err != nil {
 		return err
@@ -485,7 +502,10 @@ func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error
 			byName(ns)
 		}
 	}
-	return s.feed(ctx, cmStore.Resource, republish, republish, nil)
+	if err := s.feed(ctx, cmStore.Resource, republish, republish, nil); err != nil {
+		return err
+	}
+	return s.feed(ctx, secStore.Resource, func(o kruntime.Object) { fill(o.(*corev1.Secret)) }, nothing, nil)
 }
 
 // serveOIDC serves the service-account issuer's OpenID discovery

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -96,6 +97,49 @@ func TestBearerTokens(t *testing.T) {
 	eventually(t, 10*time.Second, func() string {
 		if code, _, _ := whoami(t, token); code != 401 {
 			return "token of a deleted ServiceAccount still accepted"
+		}
+		return ""
+	})
+}
+
+// TestLegacyServiceAccountToken fills a kubernetes.io/service-account-token
+// Secret (token, ca.crt, namespace), authenticates with its token, and
+// removes the Secret with its ServiceAccount.
+func TestLegacyServiceAccountToken(t *testing.T) {
+	t.Parallel()
+	ns := nsName(t.Name())
+	mustKubectl(t, "create", "ns", ns)
+	mustKubectl(t, "create", "serviceaccount", "old-style", "-n", ns)
+	mustKubectlIn(t, `apiVersion: v1
+kind: Secret
+metadata:
+  name: old-style-token
+  annotations: {kubernetes.io/service-account.name: old-style}
+type: kubernetes.io/service-account-token
+`, "create", "-n", ns, "-f", "-")
+	var token string
+	eventually(t, 10*time.Second, func() string {
+		out := mustKubectl(t, "get", "secret", "old-style-token", "-n", ns, "-o", `jsonpath={.data.token}`)
+		if out == "" {
+			return "token not filled in"
+		}
+		b, err := base64.StdEncoding.DecodeString(out)
+		if err != nil {
+			return err.Error()
+		}
+		token = string(b)
+		return ""
+	})
+	if code, name, _ := whoami(t, token); code != 201 || name != "system:serviceaccount:"+ns+":old-style" {
+		t.Errorf("legacy token: %d %s", code, name)
+	}
+	mustKubectl(t, "delete", "serviceaccount", "old-style", "-n", ns)
+	eventually(t, 10*time.Second, func() string {
+		if r := kubectl(t, "get", "secret", "old-style-token", "-n", ns); r.code == 0 {
+			return "token Secret outlives its ServiceAccount"
+		}
+		if code, _, _ := whoami(t, token); code != 401 {
+			return "legacy token of a deleted account still accepted"
 		}
 		return ""
 	})
