@@ -18,6 +18,7 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/audit"
+	"github.com/kastle-dev/kastle/internal/auth/user"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
@@ -38,6 +39,10 @@ type Config struct {
 	MaxRequestsInFlight, MaxMutatingInFlight int
 	MinRequestTimeout                        time.Duration
 	ShutdownTimeout                          time.Duration
+	// InsecurePort serves plain HTTP on 127.0.0.1 with every request
+	// made as system:unsecured in system:masters (seed 004's insecure
+	// port); 0, the default, serves nothing.
+	InsecurePort int
 	// Profiling serves /debug/pprof (kube-apiserver's --profiling).
 	Profiling bool
 	// TLSCertFile and TLSPrivateKeyFile replace the generated serving
@@ -238,8 +243,19 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		BaseContext:       func(net.Listener) context.Context { return context.Background() },
 	}
-	errCh := make(chan error, 1)
+	errCh := make(chan error, 2)
 	go func() { errCh <- hs.Serve(tls.NewListener(ln, tlsCfg)) }()
+	if cfg.InsecurePort != 0 {
+		insecure, err := srv.serveInsecure(cfg, filters.Config{
+			Log: log, Authenticator: unsecuredUser{}, Authorizer: srv.authorizer,
+			MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
+			Metrics: srv.metrics, RequestTimeout: cfg.RequestTimeout, Audit: auditFilter,
+		}, errCh)
+		if err != nil {
+			return err
+		}
+		defer insecure.Close()
+	}
 	srv.ready.Store(true)
 	log.Info("kastle API server ready", "url", url, "kubeconfig", kcPath)
 	if ready != nil {
@@ -312,4 +328,32 @@ func newAuditFilter(cfg Config, log *slog.Logger) (func(http.Handler) http.Handl
 		return nil, nil, err
 	}
 	return func(h http.Handler) http.Handler { return audit.WithAudit(h, a) }, closeOut, nil
+}
+
+// serveInsecure opens the old insecure port: loopback only, no TLS, every
+// request an administrator's. It exists for tools of seed 004's era.
+func (s *server) serveInsecure(cfg Config, fc filters.Config, errCh chan<- error) (*http.Server, error) {
+	if cfg.InsecurePort < 0 || cfg.InsecurePort > 65535 {
+		return nil, fmt.Errorf("--insecure-port %d is out of range", cfg.InsecurePort)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.InsecurePort)))
+	if err != nil {
+		return nil, fmt.Errorf("listening on the insecure port: %w", err)
+	}
+	s.log.Warn("serving the insecure port: every request there is made as system:unsecured (system:masters)", "address", ln.Addr().String())
+	hs := &http.Server{Handler: filters.Chain(s.mux(), fc), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errCh <- err
+		}
+	}()
+	return hs, nil
+}
+
+// unsecuredUser is the identity of every insecure-port request.
+type unsecuredUser struct{}
+
+// Authenticate implements authn.Authenticator.
+func (unsecuredUser) Authenticate(*http.Request) (*user.Info, bool, error) {
+	return &user.Info{Name: "system:unsecured", Groups: []string{"system:masters", "system:authenticated"}}, true, nil
 }

@@ -40,6 +40,7 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.IntVar(&cfg.MaxMutatingInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingInFlight, "maximum concurrent mutating requests")
 	f.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "a watch without timeoutSeconds lasts between one and two times this")
 	f.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "how long SIGTERM waits for in-flight requests")
+	f.IntVar(&cfg.InsecurePort, "insecure-port", 0, "serve plain HTTP on 127.0.0.1:PORT with no authentication (every request an administrator's); 0 disables (default)")
 	f.BoolVar(&cfg.Profiling, "profiling", false, "serve /debug/pprof to authorized users")
 	f.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM) instead of the generated pki/apiserver.crt; re-read when it changes")
 	f.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "private key of --tls-cert-file")
