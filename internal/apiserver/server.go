@@ -217,8 +217,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		// Request but do not verify in the handshake: the x509
 		// authenticator verifies, so a bad certificate is a 401 Status
 		// (and revocation applies), not a dropped connection.
-		ClientAuth:   tls.RequestClientCert,
-		NextProtos:   []string{"h2", "http/1.1"},
+		ClientAuth: tls.RequestClientCert,
+		NextProtos: []string{"h2", "http/1.1"},
 	}
 	tlsCfg := base.Clone()
 	tlsCfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
