@@ -208,6 +208,11 @@ func TestWatchTooOld(t *testing.T) {
 	for i := range 5 {
 		last = rvOf(t, update(t, c, "a", strconv.Itoa(i+1), nil))
 	}
+	// A consistent read waits until the cache has seen every update, so
+	// the buffer has moved past a's creation before the watch starts.
+	if _, err := c.Get(context.Background(), keyOf(t, "a"), storage.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	w, err := c.Watch(context.Background(), prefixFor(t), storage.WatchOptions{ResourceVersion: strconv.FormatInt(rvOf(t, a), 10), Recursive: true})
 	if err != nil {
 		t.Fatal(err)
