@@ -172,23 +172,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
-	ctrlCtx, stopControllers := context.WithCancel(context.Background())
-	defer stopControllers()
-	if err := srv.startCRDController(ctrlCtx); err != nil {
-		return err
-	}
-	if err := srv.startAuthorization(ctrlCtx); err != nil {
-		return err
-	}
-	srv.startNamespaceController(ctrlCtx)
-	if err := srv.startNamespaceDefaults(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
-		return err
-	}
-	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
-		return fmt.Errorf("indexing owner references: %w", err)
-	}
-	go srv.gc.Run(ctrlCtx)
-
+	// Authentication comes before the controllers: the token controller
+	// signs with its issuer.
 	minVersion, err := parseTLSMinVersion(cfg.TLSMinVersion)
 	if err != nil {
 		return err
@@ -232,6 +217,23 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	srv.reviews.auth = auth
+
+	ctrlCtx, stopControllers := context.WithCancel(context.Background())
+	defer stopControllers()
+	if err := srv.startCRDController(ctrlCtx); err != nil {
+		return err
+	}
+	if err := srv.startAuthorization(ctrlCtx); err != nil {
+		return err
+	}
+	srv.startNamespaceController(ctrlCtx)
+	if err := srv.startNamespaceDefaults(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
+		return err
+	}
+	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
+		return fmt.Errorf("indexing owner references: %w", err)
+	}
+	go srv.gc.Run(ctrlCtx)
 	handler := filters.Chain(srv.mux(), filters.Config{
 		Log: log, Authenticator: auth.request, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,

@@ -3,7 +3,9 @@ package e2e
 import (
 	"encoding/base64"
 	"encoding/json"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,4 +145,30 @@ type: kubernetes.io/service-account-token
 		}
 		return ""
 	})
+}
+
+// TestRestartWithLegacyTokens restarts a server that holds a filled
+// legacy token Secret: the token controller must be ready (its issuer
+// loaded) before it sees the existing Secrets, and the token keeps working.
+func TestRestartWithLegacyTokens(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "data"))
+	s.mustKubectl(t, "create", "serviceaccount", "keeper")
+	s.mustKubectlWith(t, runOpts{stdin: `apiVersion: v1
+kind: Secret
+metadata:
+  name: keeper-token
+  annotations: {kubernetes.io/service-account.name: keeper}
+type: kubernetes.io/service-account-token
+`}, "create", "-f", "-")
+	eventually(t, 10*time.Second, func() string {
+		if s.mustKubectl(t, "get", "secret", "keeper-token", "-o", "jsonpath={.data.token}") == "" {
+			return "token not filled in"
+		}
+		return ""
+	})
+	s2 := s.restart(t, syscall.SIGTERM)
+	if out := s2.mustKubectl(t, "get", "secret", "keeper-token", "-o", "jsonpath={.type}"); out != "kubernetes.io/service-account-token" {
+		t.Errorf("after restart: %q", out)
+	}
 }
