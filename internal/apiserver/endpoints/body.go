@@ -21,6 +21,10 @@ import (
 
 // readBody reads at most MaxBodyBytes; more is 413.
 func (q *req) readBody() ([]byte, error) {
+	// A client trickling its body must not outlast the request deadline.
+	if d, ok := q.r.Context().Deadline(); ok {
+		_ = http.NewResponseController(q.w).SetReadDeadline(d)
+	}
 	body, err := io.ReadAll(io.LimitReader(q.r.Body, MaxBodyBytes+1))
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("reading request body: %v", err))
