@@ -2,36 +2,40 @@ package admission
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/registry"
+	"github.com/kastle-dev/kastle/internal/registry/registrytest"
+	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
-// accounts is an in-memory Getter of ServiceAccounts for this unit test
-// (the plugin itself only reads).
-type accounts map[string]*corev1.ServiceAccount
+var testClient *clientv3.Client
 
-func (a accounts) Get(_ context.Context, ns, name, _ string) (runtime.Object, error) {
-	if sa, ok := a[ns+"/"+name]; ok {
-		return sa, nil
-	}
-	return nil, apierrors.NewNotFound(corev1.Resource("serviceaccounts"), name)
-}
+func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
 
 func TestServiceAccountAdmission(t *testing.T) {
 	cat, _ := apis.NewCatalogue()
 	pods, _ := cat.Lookup("", "v1", "pods")
+	accounts := registrytest.NewStore(t, testClient, "", "serviceaccounts")
 	no := false
-	p := &ServiceAccount{Accounts: accounts{
-		"ns/default": {},
-		"ns/quiet":   {AutomountServiceAccountToken: &no},
-	}}
+	for _, sa := range []*corev1.ServiceAccount{
+		{ObjectMeta: metav1.ObjectMeta{Name: "default"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "quiet"}, AutomountServiceAccountToken: &no},
+	} {
+		if _, err := accounts.Create(context.Background(), "ns", sa, registry.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := &ServiceAccount{Accounts: accounts}
 	pod := func(sa string) *corev1.Pod {
 		return &corev1.Pod{Spec: corev1.PodSpec{ServiceAccountName: sa, Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
 	}

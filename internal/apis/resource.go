@@ -2,6 +2,7 @@ package apis
 
 import (
 	"reflect"
+	"sync"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -107,6 +108,9 @@ type Resource struct {
 	// e.g. "configmaps" or "apps/deployments".
 	EtcdPrefix string
 	Behaviour
+
+	fieldLabelsOnce sync.Once
+	fieldLabels     []string
 }
 
 // GroupVersion returns the resource's group and version.
@@ -122,6 +126,20 @@ func (r *Resource) GVK() schema.GroupVersionKind {
 // GVR returns the group, version and plural resource name.
 func (r *Resource) GVR() schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural}
+}
+
+// FieldLabels lists the resource-specific selectable fields (beyond
+// metadata.name and metadata.namespace), computed once.
+func (r *Resource) FieldLabels() []string {
+	r.fieldLabelsOnce.Do(func() {
+		if r.Fields == nil {
+			return
+		}
+		for k := range r.Fields(r.New()) {
+			r.fieldLabels = append(r.fieldLabels, k)
+		}
+	})
+	return r.fieldLabels
 }
 
 // Subresource returns the named subresource, or nil.

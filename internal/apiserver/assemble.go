@@ -83,6 +83,8 @@ type server struct {
 
 	done  chan struct{}
 	ready atomic.Bool
+	// gcSeeded is set once the garbage collector indexed every store.
+	gcSeeded atomic.Bool
 }
 
 func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, error) {

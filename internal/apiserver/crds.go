@@ -186,8 +186,9 @@ func (c *crdController) install(obj *apiextensionsv1.CustomResourceDefinition) e
 	if err := c.s.catalogue.SetCustom(obj.Name, rs); err != nil {
 		return err
 	}
-	if len(old) == 0 && len(rs) > 0 {
-		// Newly served: index the owner references of existing objects.
+	if len(old) == 0 && len(rs) > 0 && c.s.gcSeeded.Load() {
+		// Newly served after start-up (start-up seeds every store once):
+		// index the owner references of existing objects.
 		if st, ok := c.s.stores.Store(rs[0]); ok {
 			if err := c.s.gc.Seed(context.Background(), []*registry.Store{st}); err != nil {
 				c.s.log.Warn("indexing custom resources", "crd", obj.Name, "err", err)

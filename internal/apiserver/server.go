@@ -233,6 +233,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
 		return fmt.Errorf("indexing owner references: %w", err)
 	}
+	srv.gcSeeded.Store(true)
 	go srv.gc.Run(ctrlCtx)
 	handler := filters.Chain(srv.mux(), filters.Config{
 		Log: log, Authenticator: auth.request, Authorizer: srv.authorizer,

@@ -654,10 +654,8 @@ func (s *Store) selectableFields() map[string]bool {
 	if s.Resource.Namespaced {
 		allowed["metadata.namespace"] = true
 	}
-	if s.Resource.Fields != nil {
-		for k := range s.Resource.Fields(s.Resource.New()) {
-			allowed[k] = true
-		}
+	for _, f := range s.Resource.FieldLabels() {
+		allowed[f] = true
 	}
 	return allowed
 }

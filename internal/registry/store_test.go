@@ -1,11 +1,10 @@
-package registry
+package registry_test
 
 import (
 	"context"
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,12 +13,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/managedfields"
-	"k8s.io/client-go/applyconfigurations"
 
-	"github.com/kastle-dev/kastle/internal/apis"
-	"github.com/kastle-dev/kastle/internal/storage"
-	"github.com/kastle-dev/kastle/internal/storage/etcd3"
+	"github.com/kastle-dev/kastle/internal/registry"
+	"github.com/kastle-dev/kastle/internal/registry/registrytest"
 	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
@@ -27,39 +23,8 @@ var testClient *clientv3.Client
 
 func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
 
-type builtinTypes struct{ tc managedfields.TypeConverter }
-
-func (b builtinTypes) TypeConverter(*apis.Resource) (managedfields.TypeConverter, error) {
-	return b.tc, nil
-}
-
-type allowAll struct{}
-
-func (allowAll) Admit(context.Context, *Attributes) error    { return nil }
-func (allowAll) Validate(context.Context, *Attributes) error { return nil }
-
-// newStore returns a store for plural on a fresh etcd prefix.
-func newStore(t *testing.T, group, plural string) *Store {
-	t.Helper()
-	scheme, err := apis.NewScheme()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := apis.NewCatalogue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, ok := cat.Lookup(group, "v1", plural)
-	if !ok {
-		t.Fatalf("no %s", plural)
-	}
-	ser := apis.NewSerializers(scheme)
-	st := etcd3.New(testClient, ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New))
-	return &Store{
-		Resource: r, Storage: st, Prefix: "/test/" + t.Name() + "/" + plural,
-		Admission: allowAll{}, Fields: NewFieldManagers(scheme, builtinTypes{applyconfigurations.NewTypeConverter(scheme)}),
-		Observer: NoObserver{}, Now: time.Now,
-	}
+func newStore(t *testing.T, group, plural string) *registry.Store {
+	return registrytest.NewStore(t, testClient, group, plural)
 }
 
 func configMap(name string, data map[string]string) *corev1.ConfigMap {
@@ -69,7 +34,7 @@ func configMap(name string, data map[string]string) *corev1.ConfigMap {
 func TestCreate(t *testing.T) {
 	s := newStore(t, "", "configmaps")
 	ctx := context.Background()
-	out, err := s.Create(ctx, "ns", configMap("a", map[string]string{"k": "v"}), WriteOptions{FieldManager: "test"})
+	out, err := s.Create(ctx, "ns", configMap("a", map[string]string{"k": "v"}), registry.WriteOptions{FieldManager: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,17 +58,17 @@ func TestCreate(t *testing.T) {
 		{"bad key", configMap("c", map[string]string{"no/slash": "v"}), "ns", 422},
 	}
 	for _, tt := range tests {
-		_, err := s.Create(ctx, tt.ns, tt.obj, WriteOptions{FieldManager: "test"})
+		_, err := s.Create(ctx, tt.ns, tt.obj, registry.WriteOptions{FieldManager: "test"})
 		if code := apiCode(err); code != tt.code {
 			t.Errorf("%s: code %d (%v), want %d", tt.name, code, err, tt.code)
 		}
 	}
 	gen := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: "gen-"}}
-	out, err = s.Create(ctx, "ns", gen, WriteOptions{})
+	out, err = s.Create(ctx, "ns", gen, registry.WriteOptions{})
 	if err != nil || len(out.(*corev1.ConfigMap).Name) != len("gen-")+5 {
 		t.Errorf("generateName: %v %v", out, err)
 	}
-	if _, err := s.Create(ctx, "ns", configMap("dry", nil), WriteOptions{DryRun: true}); err != nil {
+	if _, err := s.Create(ctx, "ns", configMap("dry", nil), registry.WriteOptions{DryRun: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(ctx, "ns", "dry", ""); !apierrors.IsNotFound(err) {
@@ -134,7 +99,7 @@ func TestUpdateConflictAndGeneration(t *testing.T) {
 		},
 		Status: appsv1.DeploymentStatus{Replicas: 7},
 	}
-	out, err := s.Create(ctx, "ns", d, WriteOptions{})
+	out, err := s.Create(ctx, "ns", d, registry.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +113,7 @@ func TestUpdateConflictAndGeneration(t *testing.T) {
 			c := cur.(*appsv1.Deployment)
 			f(c)
 			return c, nil
-		}, WriteOptions{Subresource: sub})
+		}, registry.WriteOptions{Subresource: sub})
 		if err != nil {
 			return nil, err
 		}
@@ -179,7 +144,7 @@ func TestDeleteWithFinalizers(t *testing.T) {
 	ctx := context.Background()
 	cm := configMap("f", nil)
 	cm.Finalizers = []string{"example.com/hold"}
-	out, err := s.Create(ctx, "ns", cm, WriteOptions{})
+	out, err := s.Create(ctx, "ns", cm, registry.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +160,7 @@ func TestDeleteWithFinalizers(t *testing.T) {
 		c := cur.(*corev1.ConfigMap)
 		c.Finalizers = append(c.Finalizers, "example.com/more")
 		return c, nil
-	}, WriteOptions{})
+	}, registry.WriteOptions{})
 	if apiCode(err) != 422 {
 		t.Errorf("adding a finalizer while deleting: %v, want 422", err)
 	}
@@ -203,7 +168,7 @@ func TestDeleteWithFinalizers(t *testing.T) {
 		c := cur.(*corev1.ConfigMap)
 		c.Finalizers = nil
 		return c, nil
-	}, WriteOptions{})
+	}, registry.WriteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +187,7 @@ func TestListSelectorsAndPages(t *testing.T) {
 			sec.Type = corev1.SecretTypeDockerConfigJson
 			sec.Data = map[string][]byte{".dockerconfigjson": []byte(`{}`)}
 		}
-		if _, err := s.Create(ctx, "ns", sec, WriteOptions{}); err != nil {
+		if _, err := s.Create(ctx, "ns", sec, registry.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -61,12 +61,11 @@ func WithMaxInFlight(next http.Handler, maxReadOnly, maxMutating int) http.Handl
 	readOnly := make(chan struct{}, maxReadOnly)
 	mutating := make(chan struct{}, maxMutating)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, ok := request.InfoFrom(r.Context())
+		info, ok := requestInfo(w, r)
 		if !ok {
-			status.Write(w, errors.New("request info missing"))
 			return
 		}
-		if info.Verb == "watch" {
+		if isLongRunning(info) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -219,12 +218,11 @@ func WithRequestTimeout(next http.Handler, d time.Duration) http.Handler {
 		panic("filters: WithRequestTimeout needs a positive timeout")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info, ok := request.InfoFrom(r.Context())
+		info, ok := requestInfo(w, r)
 		if !ok {
-			status.Write(w, errors.New("request info missing"))
 			return
 		}
-		if info.Verb == "watch" {
+		if isLongRunning(info) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -244,3 +242,17 @@ func WithRequestTimeout(next http.Handler, d time.Duration) http.Handler {
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// requestInfo returns the Info WithRequestInfo stored; when it is missing
+// (a mis-assembled chain) it answers 500 and reports false: fail closed.
+func requestInfo(w http.ResponseWriter, r *http.Request) (*request.Info, bool) {
+	info, ok := request.InfoFrom(r.Context())
+	if !ok {
+		status.Write(w, errors.New("request info missing"))
+	}
+	return info, ok
+}
+
+// isLongRunning reports requests that stream (watches): they are neither
+// counted against the in-flight limits nor given the request deadline.
+func isLongRunning(info *request.Info) bool { return info.Verb == "watch" }

@@ -12,13 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/managedfields"
-	"k8s.io/client-go/applyconfigurations"
 
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/registry"
-	"github.com/kastle-dev/kastle/internal/storage"
-	"github.com/kastle-dev/kastle/internal/storage/etcd3"
+	"github.com/kastle-dev/kastle/internal/registry/registrytest"
 	"github.com/kastle-dev/kastle/internal/storage/etcdtest"
 )
 
@@ -26,33 +23,13 @@ var testClient *clientv3.Client
 
 func TestMain(m *testing.M) { os.Exit(etcdtest.Run(m, &testClient)) }
 
-type converters struct{ tc managedfields.TypeConverter }
-
-func (t converters) TypeConverter(*apis.Resource) (managedfields.TypeConverter, error) {
-	return t.tc, nil
-}
-
-type admitAll struct{}
-
-func (admitAll) Admit(context.Context, *registry.Attributes) error    { return nil }
-func (admitAll) Validate(context.Context, *registry.Attributes) error { return nil }
-
 type oneStore struct{ st *registry.Store }
 
 func (o oneStore) Store(*apis.Resource) (*registry.Store, bool) { return o.st, true }
 
 // setup returns a ConfigMap store wired to a running collector.
 func setup(t *testing.T) *registry.Store {
-	scheme, _ := apis.NewScheme()
-	cat, _ := apis.NewCatalogue()
-	r, _ := cat.Lookup("", "v1", "configmaps")
-	ser := apis.NewSerializers(scheme)
-	st := &registry.Store{
-		Resource: r, Prefix: "/gc/" + t.Name(),
-		Storage:   etcd3.New(testClient, ser.StorageCodec(r), storage.APIObjectVersioner{}, etcd3.WithNewFunc(r.New)),
-		Admission: admitAll{}, Fields: registry.NewFieldManagers(scheme, converters{applyconfigurations.NewTypeConverter(scheme)}),
-		Now: time.Now,
-	}
+	st := registrytest.NewStore(t, testClient, "", "configmaps")
 	gc := New(oneStore{st}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	gc.retry = 50 * time.Millisecond
 	st.Observer = gc
