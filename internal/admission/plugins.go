@@ -17,6 +17,8 @@ type Deps struct {
 	Namespaces Getter
 	// ServiceAccounts reads ServiceAccounts (same shape as Namespaces).
 	ServiceAccounts Getter
+	// Pods and Nodes read pods and nodes (NodeRestriction).
+	Pods, Nodes Getter
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -31,7 +33,7 @@ var factories = []struct {
 }{
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
 	{"ServiceAccount", true, func(d Deps) Plugin { return &ServiceAccount{Accounts: d.ServiceAccounts} }},
-	{"NodeRestriction", true, func(Deps) Plugin { return NodeRestriction{} }},
+	{"NodeRestriction", true, func(d Deps) Plugin { return &NodeRestriction{Pods: d.Pods, Nodes: d.Nodes} }},
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},

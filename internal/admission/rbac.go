@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
@@ -36,6 +39,11 @@ func (p *RBACEscalation) Validate(ctx context.Context, a *registry.Attributes) e
 	if !ok {
 		return apierrors.NewInternalError(errors.New("RBAC escalation check without a requesting user"))
 	}
+	if a.OldObject != nil && onlyGCFieldsChanged(a.Object, a.OldObject) {
+		// The garbage collector and finalizer removal must not need the
+		// rights the role grants.
+		return nil
+	}
 	var err error
 	switch a.Resource.Plural {
 	case "roles", "clusterroles":
@@ -49,8 +57,25 @@ func (p *RBACEscalation) Validate(ctx context.Context, a *registry.Attributes) e
 		return nil
 	}
 	var esc *rbac.EscalationError
-	if errors.As(err, &esc) || apierrors.IsForbidden(err) {
+	if errors.As(err, &esc) || errors.Is(err, rbac.ErrAggregationRuleForbidden) || apierrors.IsForbidden(err) {
 		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name, err)
 	}
 	return apierrors.NewInternalError(fmt.Errorf("checking RBAC escalation: %w", err))
+}
+
+// onlyGCFieldsChanged reports whether obj differs from old in nothing but
+// owner references, finalizers and the metadata the server keeps.
+func onlyGCFieldsChanged(obj, old runtime.Object) bool {
+	a, b := obj.DeepCopyObject(), old.DeepCopyObject()
+	for _, o := range []runtime.Object{a, b} {
+		m, err := meta.Accessor(o)
+		if err != nil {
+			return false
+		}
+		m.SetOwnerReferences(nil)
+		m.SetFinalizers(nil)
+		m.SetResourceVersion("")
+		m.SetManagedFields(nil)
+	}
+	return equality.Semantic.DeepEqual(a, b)
 }

@@ -2,12 +2,14 @@ package admission
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilrand "k8s.io/apimachinery/pkg/util/rand"
 
+	"github.com/kastle-dev/kastle/internal/auth/authz/node"
 	"github.com/kastle-dev/kastle/internal/registry"
 )
 
@@ -97,5 +99,32 @@ func hasTokenMount(pod *corev1.Pod) bool {
 	return false
 }
 
-// Validate does nothing: Admit did the checks.
-func (p *ServiceAccount) Validate(context.Context, *registry.Attributes) error { return nil }
+// Validate refuses mirror pods that reference a service account or
+// secrets, or project a service-account token, whoever creates them: the
+// mirror of a static pod must not carry cluster credentials (and would
+// otherwise let its node read them). Admit did the other checks.
+func (p *ServiceAccount) Validate(_ context.Context, a *registry.Attributes) error {
+	if a.Operation != registry.Create || a.Subresource != "" || a.Resource.Group != "" || a.Resource.Plural != "pods" {
+		return nil
+	}
+	pod, ok := a.Object.(*corev1.Pod)
+	if !ok {
+		return nil
+	}
+	if _, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]; !mirror {
+		return nil
+	}
+	refs := node.ReferencesOf(pod)
+	deny := func(why string) error {
+		return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name, errors.New(why))
+	}
+	switch {
+	case refs.ServiceAccount:
+		return deny("mirror pods may not reference service accounts")
+	case len(refs.Secrets) > 0:
+		return deny("mirror pods may not reference secrets")
+	case refs.ServiceAccountToken:
+		return deny("mirror pods may not use service account token volume projection")
+	}
+	return nil
+}

@@ -31,6 +31,9 @@ type builtin struct {
 	// subresources beyond the object itself: "status", "approval", "scale".
 	sub        []string
 	generation bool
+	// statusMeta: writes to status may also change labels and annotations
+	// (upstream's status strategies of pods, nodes, services, namespaces).
+	statusMeta bool
 	// virtual resources are create-only reviews answered by the server,
 	// never stored (SelfSubjectReview, SubjectAccessReview, …).
 	virtual bool
@@ -54,13 +57,13 @@ var (
 func builtinTable() []builtin {
 	all := []string{"all"}
 	return []builtin{
-		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status"}, fields: namespaceFields},
+		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status"}, statusMeta: true, fields: namespaceFields},
 		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
-		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status"}, fields: nodeFields},
-		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, fields: podFields},
-		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}},
+		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status"}, statusMeta: true, fields: nodeFields},
+		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, statusMeta: true, fields: podFields},
+		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}, statusMeta: true},
 		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
 		{gv: core, obj: &corev1.Event{}, list: &corev1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: coreEventFields},
 		{gv: apps, obj: &appsv1.Deployment{}, list: &appsv1.DeploymentList{}, plural: "deployments", namespaced: true, short: []string{"deploy"}, categories: all, sub: []string{"status", "scale"}, generation: true},
@@ -115,6 +118,7 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 		Namespaced: b.namespaced, ShortNames: b.short, Categories: b.categories,
 		Verbs:                  StandardVerbs(),
 		GenerationOnSpecChange: b.generation,
+		StatusWritesMetadata:   b.statusMeta,
 		GoType:                 t, GoListType: lt,
 		StorageCodec: "protobuf",
 		EtcdPrefix:   etcdPrefix(b.gv.Group, b.plural),

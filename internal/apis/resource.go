@@ -87,6 +87,11 @@ type Resource struct {
 	// GenerationOnSpecChange bumps metadata.generation when anything other
 	// than metadata and the status field changes.
 	GenerationOnSpecChange bool
+	// StatusWritesMetadata lets writes to the status subresource change
+	// labels and annotations too, as upstream's status strategies of pods,
+	// nodes, services and namespaces do (admission then sees them: a node
+	// may not relabel its pods through pods/status).
+	StatusWritesMetadata bool
 	// New and NewList return empty objects of the resource's kinds with
 	// apiVersion and kind set.
 	New     func() runtime.Object

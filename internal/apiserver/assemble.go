@@ -131,7 +131,11 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	}
 	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
 	saStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "serviceaccounts"))
-	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{Namespaces: nsStore, ServiceAccounts: saStore, Authorizer: s.authorizer})
+	podStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "pods"))
+	nodeStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "nodes"))
+	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
+		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
+	})
 	if err != nil {
 		return nil, err
 	}

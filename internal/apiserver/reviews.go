@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
@@ -17,6 +18,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/auth/authz/rbac"
 	"github.com/kastle-dev/kastle/internal/auth/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/auth/user"
+	"github.com/kastle-dev/kastle/internal/registry"
 )
 
 // reviewer answers the review APIs from the server's own authentication
@@ -42,7 +44,7 @@ func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns, name strin
 	case *authenticationv1.TokenReview:
 		return rv.tokenReview(ctx, o)
 	case *authenticationv1.TokenRequest:
-		return rv.tokenRequest(ctx, ns, name, o)
+		return rv.tokenRequest(ctx, r, ns, name, o)
 	case *authorizationv1.SelfSubjectAccessReview:
 		o.Status = rv.decide(ctx, requester, o.Spec.ResourceAttributes, o.Spec.NonResourceAttributes)
 		return o, nil
@@ -150,8 +152,17 @@ func withAuthenticated(u *user.Info) *user.Info {
 	return &c
 }
 
-// tokenRequest issues a token for serviceaccounts/<name>/token.
-func (rv *reviewer) tokenRequest(ctx context.Context, ns, name string, o *authenticationv1.TokenRequest) (runtime.Object, error) {
+// tokenRequest issues a token for serviceaccounts/<name>/token. The
+// request passes admission first, as a create of the token subresource
+// (NodeRestriction holds nodes to tokens bound to their own pods).
+func (rv *reviewer) tokenRequest(ctx context.Context, r *apis.Resource, ns, name string, o *authenticationv1.TokenRequest) (runtime.Object, error) {
+	attrs := &registry.Attributes{Operation: registry.Create, Resource: r, Subresource: "token", Namespace: ns, Name: name, Object: o}
+	if err := rv.s.admission.Admit(ctx, attrs); err != nil {
+		return nil, err
+	}
+	if err := rv.s.admission.Validate(ctx, attrs); err != nil {
+		return nil, err
+	}
 	getter := storeGetter{rv.s}
 	sa, err := getter.GetServiceAccount(ctx, ns, name)
 	if err != nil {
@@ -165,12 +176,18 @@ func (rv *reviewer) tokenRequest(ctx context.Context, ns, name string, o *authen
 		spec.ExpirationSeconds = *o.Spec.ExpirationSeconds
 	}
 	if ref := o.Spec.BoundObjectRef; ref != nil {
+		if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != "" {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("cannot bind token to object of type %s %s: only v1 Pod, Secret and Node", ref.APIVersion, ref.Kind))
+		}
 		var uid string
 		switch ref.Kind {
 		case "Pod":
 			pod, err := getter.GetPod(ctx, ns, ref.Name)
 			if err != nil {
 				return nil, err
+			}
+			if pod.Spec.ServiceAccountName != name {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("cannot bind token for serviceaccount %q to pod running with different serviceaccount name %q", name, pod.Spec.ServiceAccountName))
 			}
 			uid = string(pod.UID)
 			if pod.Spec.NodeName != "" {

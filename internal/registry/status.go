@@ -5,6 +5,7 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -52,10 +53,19 @@ func copyStatus(obj, src runtime.Object, r *apis.Resource) {
 }
 
 // withStatusOf returns a copy of cur carrying the status of requested:
-// a status write changes neither spec nor metadata.
+// a status write changes neither spec nor metadata, except labels and
+// annotations where the resource allows it.
 func withStatusOf(cur, requested runtime.Object, r *apis.Resource) runtime.Object {
 	out := cur.DeepCopyObject()
 	copyStatus(out, requested, r)
+	if r.StatusWritesMetadata {
+		dst, err1 := meta.Accessor(out)
+		src, err2 := meta.Accessor(requested)
+		if err1 == nil && err2 == nil {
+			dst.SetLabels(src.GetLabels())
+			dst.SetAnnotations(src.GetAnnotations())
+		}
+	}
 	return out
 }
 

@@ -20,6 +20,48 @@ type vertex struct {
 	name      string
 }
 
+// PodReferences is what a pod refers to beyond itself, by kind: the
+// objects whose reads the Node authorizer grants to the pod's node, and
+// the projections that carry cluster credentials or trust.
+type PodReferences struct {
+	// ServiceAccount is true when spec.serviceAccountName is set.
+	ServiceAccount bool
+	// Secrets, ConfigMaps and Claims name the referenced objects, each once.
+	Secrets, ConfigMaps, Claims []string
+	// ServiceAccountToken is true when a projected volume asks for a
+	// service-account token.
+	ServiceAccountToken bool
+	// ClusterTrustBundles is true when a projected volume reads one.
+	ClusterTrustBundles bool
+}
+
+// ReferencesOf lists what pod refers to (see PodReferences). NodeRestriction
+// uses it to keep mirror pods free of references.
+func ReferencesOf(pod *corev1.Pod) PodReferences {
+	var out PodReferences
+	for _, v := range podRefs(pod) {
+		switch v.kind {
+		case serviceAccountKind:
+			out.ServiceAccount = true
+		case secretKind:
+			out.Secrets = append(out.Secrets, v.name)
+		case configMapKind:
+			out.ConfigMaps = append(out.ConfigMaps, v.name)
+		case pvcKind:
+			out.Claims = append(out.Claims, v.name)
+		}
+	}
+	for i := range pod.Spec.Volumes {
+		if pr := pod.Spec.Volumes[i].Projected; pr != nil {
+			for _, src := range pr.Sources {
+				out.ServiceAccountToken = out.ServiceAccountToken || src.ServiceAccountToken != nil
+				out.ClusterTrustBundles = out.ClusterTrustBundles || src.ClusterTrustBundle != nil
+			}
+		}
+	}
+	return out
+}
+
 // podRefs lists the objects pod refers to: its service account, image
 // pull secrets, the secrets, config maps and claims of its volumes
 // (including projected and CSI volumes, the secret references of volume

@@ -262,15 +262,26 @@ func permitted(ctx context.Context, az authz.Authorizer, u *user.Info, verb, res
 }
 
 // ErrAggregationRuleForbidden is returned by CheckRoleWrite when a user
-// without "escalate" writes a ClusterRole with an aggregationRule.
+// without "escalate" and without full rights writes a ClusterRole with an
+// aggregationRule.
 var ErrAggregationRuleForbidden = errors.New("must have cluster-admin privileges to use the aggregationRule")
+
+// fullAuthority is every permission there is: what an aggregated
+// ClusterRole may come to hold once the aggregation controller copies in
+// the rules of every ClusterRole its selectors match.
+var fullAuthority = []rbacv1.PolicyRule{
+	{Verbs: []string{rbacv1.VerbAll}, APIGroups: []string{rbacv1.APIGroupAll}, Resources: []string{rbacv1.ResourceAll}},
+	{Verbs: []string{rbacv1.VerbAll}, NonResourceURLs: []string{rbacv1.NonResourceAll}},
+}
 
 // CheckRoleWrite decides whether u may create or update obj, a *Role or
 // *ClusterRole: allowed when u is in system:masters or az grants
-// "escalate" on it; otherwise a ClusterRole with an aggregationRule is
-// refused and the rules must pass ConfirmNoEscalation. A nil result means
-// the write may proceed; an *EscalationError or ErrAggregationRuleForbidden
-// means 403.
+// "escalate" on it; otherwise a ClusterRole with an aggregationRule needs
+// u to hold every permission cluster-wide (the aggregation controller
+// will copy in the rules of any role its selectors match, so the role is
+// bounded by nothing else), and the rules must pass ConfirmNoEscalation.
+// A nil result means the write may proceed; an *EscalationError or
+// ErrAggregationRuleForbidden means 403.
 func (a *Authorizer) CheckRoleWrite(ctx context.Context, az authz.Authorizer, u *user.Info, obj runtime.Object) error {
 	var (
 		resource, namespace, name string
@@ -297,7 +308,9 @@ func (a *Authorizer) CheckRoleWrite(ctx context.Context, az authz.Authorizer, u 
 		return err
 	}
 	if aggregated {
-		return ErrAggregationRuleForbidden
+		if err := a.ConfirmNoEscalation(u, "", fullAuthority); err != nil {
+			return ErrAggregationRuleForbidden
+		}
 	}
 	return a.ConfirmNoEscalation(u, namespace, rules)
 }

@@ -393,6 +393,31 @@ func TestEscalation(t *testing.T) {
 			}
 		})
 	}
+	// An aggregated ClusterRole may come to hold anything: without
+	// escalate, only a requester holding every permission may write one.
+	agg := &rbacv1.ClusterRole{ObjectMeta: meta("", "agg"), AggregationRule: &rbacv1.AggregationRule{
+		ClusterRoleSelectors: []metav1.LabelSelector{{MatchLabels: map[string]string{"x": "y"}}}}}
+	b := fixture(t)
+	mustUpsert(t, b,
+		crole("all-resources", rule(l("*"), l("*"), l("*"))),
+		crb("ops", "cluster-admin", userS("ops")),
+		crb("almost", "all-resources", userS("almost")),
+	)
+	for _, tc := range []struct {
+		u   *user.Info
+		az  authz.Authorizer
+		err error
+	}{
+		{&user.Info{Name: "ops"}, allowOnly{}, nil},
+		{&user.Info{Name: "almost"}, allowOnly{}, ErrAggregationRuleForbidden},
+		{alice, allowOnly{}, ErrAggregationRuleForbidden},
+		{alice, allowOnly{"escalate clusterroles /agg": true}, nil},
+	} {
+		if err := b.CheckRoleWrite(ctx, tc.az, tc.u, agg); !errors.Is(err, tc.err) {
+			t.Errorf("%s writes an aggregated role: %v, want %v", tc.u.Name, err, tc.err)
+		}
+	}
+
 	err := a.CheckBindingWrite(ctx, a, alice, rb("dev", "b", "Role", "ghost"))
 	if !errors.Is(err, ErrRoleNotFound) {
 		t.Errorf("missing role error %v does not wrap ErrRoleNotFound", err)
