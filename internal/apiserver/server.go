@@ -15,10 +15,13 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/audit"
 	"github.com/kastle-dev/kastle/internal/auth/user"
+	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+	"github.com/kastle-dev/kastle/internal/controllers/manager"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
@@ -85,7 +88,13 @@ type Config struct {
 	ServiceAccountIssuer         string
 	APIAudiences                 []string
 	ServiceAccountLookup         bool
-	Log                          *slog.Logger
+	// RunControllers runs the controller manager in-process (the CSR
+	// controllers), as system:kube-controller-manager through
+	// controller-manager.conf; Controllers configures it (its client and
+	// logger are set here; empty signing files mean pki/ca.crt and ca.key).
+	RunControllers bool
+	Controllers    manager.Config
+	Log            *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -98,6 +107,7 @@ func DefaultConfig() Config {
 		AnonymousAuth: true, RequestTimeout: time.Minute,
 		AuthorizationModes:       []string{"Node", "RBAC"},
 		EnableBootstrapTokenAuth: true, ServiceAccountIssuer: DefaultServiceAccountIssuer,
+		RunControllers:           true,
 		ServiceAccountLookup: true,
 	}
 }
@@ -262,6 +272,11 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		}
 		defer insecure.Close()
 	}
+	if cfg.RunControllers {
+		if err := startControllerManager(ctrlCtx, cfg, url, pr.p, log); err != nil {
+			return err
+		}
+	}
 	srv.ready.Store(true)
 	log.Info("kastle API server ready", "url", url, "kubeconfig", kcPath)
 	if ready != nil {
@@ -362,4 +377,29 @@ type unsecuredUser struct{}
 // Authenticate implements authn.Authenticator.
 func (unsecuredUser) Authenticate(*http.Request) (*user.Info, bool, error) {
 	return &user.Info{Name: "system:unsecured", Groups: []string{"system:masters", "system:authenticated"}}, true, nil
+}
+
+// startControllerManager runs the controller manager in-process, talking
+// to this server through controller-manager.conf like an out-of-process
+// one would, so both paths are the same code.
+func startControllerManager(ctx context.Context, cfg Config, url string, p *pki.ServerPKI, log *slog.Logger) error {
+	path, err := kubeconfig.EnsureFor(pki.CertControllerManager, cfg.DataDir, url, p.CA, "")
+	if err != nil {
+		return err
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	mc := cfg.Controllers
+	mc.Client, mc.Log = rc, log.With("component", "controller-manager")
+	if mc.Signing.Default == (csrsigning.CAFiles{}) && p.CA.Key != nil {
+		mc.Signing.Default = csrsigning.CAFiles{CertFile: p.CAFile, KeyFile: p.CAKeyFile}
+	}
+	go func() {
+		if err := manager.Run(ctx, mc); err != nil {
+			log.Error("controller manager stopped", "err", err)
+		}
+	}()
+	return nil
 }

@@ -10,16 +10,19 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/admission"
 	"github.com/kastle-dev/kastle/internal/apiserver"
+	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 )
 
 func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	cfg := apiserver.DefaultConfig()
+	ctrl := newControllerFlags()
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: API server, embedded etcd and controllers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.Log = logger()
+			ctrl.apply(&cfg.Controllers, csrsigning.CAFiles{})
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			return apiserver.Run(ctx, cfg, nil)
@@ -67,6 +70,8 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.IntVar(&cfg.AuditLogMaxAge, "audit-log-maxage", 0, "days to keep rotated audit logs (0: forever)")
 	f.StringVar(&cfg.EncryptionProviderConfig, "encryption-provider-config", "", "EncryptionConfiguration for encrypting resources (e.g. secrets) at rest")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of every request but watches")
+	f.BoolVar(&cfg.RunControllers, "run-controllers", cfg.RunControllers, "run the controller manager in-process (turn off when `kastle controller-manager` runs them)")
+	ctrl.add(f, &cfg.Controllers, " (default: the cluster CA, pki/ca.crt and pki/ca.key)")
 	_ = cmd.MarkFlagRequired("data-dir")
 	return cmd
 }

@@ -22,6 +22,9 @@ const (
 	CertCA        = "ca"
 	CertAPIServer = "apiserver"
 	CertAdmin     = "admin"
+	// CertControllerManager is the controller manager's kubeconfig
+	// identity (system:kube-controller-manager).
+	CertControllerManager = "controller-manager"
 )
 
 // CertFile is one row of the certificate file layout: what a certificate is
@@ -89,6 +92,8 @@ func Layout() LayoutTable {
 			Profile: ProfileServer, SANs: SANAPIServer},
 		{Name: CertAdmin, Kubeconfig: "admin.conf", CA: CertCA, CommonName: "kubernetes-admin",
 			Organization: []string{"system:masters"}, Profile: ProfileClient},
+		{Name: CertControllerManager, Kubeconfig: "controller-manager.conf", CA: CertCA, CommonName: "system:kube-controller-manager",
+			Profile: ProfileClient},
 	}
 }
 

@@ -212,21 +212,37 @@ func now(ca *pki.CA) time.Time {
 // AdminSpec returns the spec of the cluster-admin kubeconfig from pki's
 // layout (CN kubernetes-admin, O system:masters, clientAuth).
 func AdminSpec(serverURL string, alg pki.KeyAlgorithm) (Spec, string, error) {
-	row, err := pki.Layout().Get(pki.CertAdmin)
+	return SpecFor(pki.CertAdmin, serverURL, alg)
+}
+
+// SpecFor returns the spec of the kubeconfig of the layout row named row
+// (pki.CertAdmin, pki.CertControllerManager, ...) and its file, relative to
+// the data directory.
+func SpecFor(row, serverURL string, alg pki.KeyAlgorithm) (Spec, string, error) {
+	f, err := pki.Layout().Get(row)
 	if err != nil {
 		return Spec{}, "", err
 	}
-	cert, err := row.Spec(pki.Profiles(), pki.SANs{})
+	if f.Kubeconfig == "" {
+		return Spec{}, "", fmt.Errorf("kubeconfig: layout row %q is not a kubeconfig", row)
+	}
+	cert, err := f.Spec(pki.Profiles(), pki.SANs{})
 	if err != nil {
 		return Spec{}, "", err
 	}
-	return Spec{ServerURL: serverURL, Cert: cert, KeyAlgorithm: alg}, row.Kubeconfig, nil
+	return Spec{ServerURL: serverURL, Cert: cert, KeyAlgorithm: alg}, f.Kubeconfig, nil
 }
 
 // EnsureAdmin ensures <dataDir>/admin.conf for serverURL (see Ensure) and
 // returns its path. In external-CA mode it must already exist.
 func EnsureAdmin(dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm) (string, error) {
-	spec, file, err := AdminSpec(serverURL, alg)
+	return EnsureFor(pki.CertAdmin, dataDir, serverURL, ca, alg)
+}
+
+// EnsureFor ensures the kubeconfig of layout row row under dataDir for
+// serverURL (see Ensure) and returns its path.
+func EnsureFor(row, dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm) (string, error) {
+	spec, file, err := SpecFor(row, serverURL, alg)
 	if err != nil {
 		return "", err
 	}

@@ -206,6 +206,17 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("create"), legacy, "serviceaccounts/token"),
 		)},
 		{name: "system:node", rules: NodeRules()},
+		// The CSR approving, signing and cleaning controllers.
+		{name: "system:controller:certificate-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "delete"), certificates, "certificatesigningrequests"),
+			r(v("update"), certificates, "certificatesigningrequests/approval", "certificatesigningrequests/status"),
+			named(r(v("approve"), certificates, "signers"), "kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/kubelet-serving"),
+			named(r(v("sign"), certificates, "signers"), "kubernetes.io/kube-apiserver-client", "kubernetes.io/kube-apiserver-client-kubelet",
+				"kubernetes.io/kubelet-serving", "kubernetes.io/legacy-unknown"),
+			r(v("create"), authorization, "subjectaccessreviews"),
+			// Kubelet serving approval checks the Node's addresses.
+			r(v("get"), legacy, "nodes"),
+		}, eventWrites()...)},
 	}
 }
 
@@ -300,6 +311,10 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		clusterRoleBinding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery", group("system:serviceaccounts")),
 		clusterRoleBinding("system:node-proxier", "system:node-proxier", userSubject(UserKubeProxy)),
 		clusterRoleBinding("system:kube-controller-manager", "system:kube-controller-manager", userSubject(UserControllerManager)),
+		// The controller manager runs the certificate controllers under its
+		// own identity as well as the upstream service account.
+		clusterRoleBinding("system:controller:certificate-controller", "system:controller:certificate-controller",
+			serviceAccount(NamespaceSystem, "certificate-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }

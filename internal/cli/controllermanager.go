@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+	"github.com/kastle-dev/kastle/internal/controllers/manager"
+)
+
+func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
+	var (
+		cfg        manager.Config
+		kubeconfig string
+		master     string
+	)
+	ctrl := newControllerFlags()
+	cmd := &cobra.Command{
+		Use:   "controller-manager",
+		Short: "Run the controllers out of process, with leader election (what `kastle server` runs in-process)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if kubeconfig == "" {
+				return errors.New("--kubeconfig is required")
+			}
+			rc, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
+			if err != nil {
+				return fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+			}
+			cfg.Client, cfg.Log = rc, logger()
+			ctrl.apply(&cfg, csrsigning.CAFiles{})
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			cfg.Log.Info("kastle controller manager starting", "server", rc.Host, "leader-elect", cfg.LeaderElect)
+			return manager.Run(ctx, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the controller manager's identity (e.g. DATA_DIR/controller-manager.conf)")
+	f.StringVar(&master, "master", "", "API server URL, overriding the kubeconfig's")
+	ctrl.add(f, &cfg, "")
+	return cmd
+}

@@ -1,0 +1,207 @@
+package manager
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+
+	"github.com/kastle-dev/kastle/internal/controllers/csrapproving"
+	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
+	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+)
+
+// Leader election defaults, as kube-controller-manager's.
+const (
+	DefaultLeaseNamespace = "kube-system"
+	DefaultLeaseName      = "kube-controller-manager"
+	DefaultLeaseDuration  = 15 * time.Second
+	DefaultRenewDeadline  = 10 * time.Second
+	DefaultRetryPeriod    = 2 * time.Second
+)
+
+// Config configures a controller manager.
+type Config struct {
+	// Client is the manager's connection (system:kube-controller-manager).
+	Client *rest.Config
+	// Signing configures csrsigning; without Default CA files (an external
+	// CA whose key is elsewhere) no CSR is signed here.
+	Signing csrsigning.Config
+	// ApproveKubeletServing lets csrapproving approve kubelet serving CSRs
+	// whose SANs are all addresses of the requesting Node.
+	ApproveKubeletServing bool
+	// CleanerInterval is how often csrcleaner looks (0: one minute).
+	CleanerInterval time.Duration
+	// LeaderElect runs the controllers only while holding the Lease
+	// LeaseNamespace/LeaseName.
+	LeaderElect                  bool
+	LeaseNamespace, LeaseName    string
+	LeaseDuration, RenewDeadline time.Duration
+	RetryPeriod                  time.Duration
+	// Identity names this manager in the Lease; "" means hostname_uuid.
+	Identity string
+	// Workers per queue-driven controller (0: 2).
+	Workers int
+	Log     *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Client == nil {
+		return errors.New("controller manager: a client configuration is required")
+	}
+	if c.Log == nil {
+		return errors.New("controller manager: a logger is required")
+	}
+	if c.LeaseNamespace == "" {
+		c.LeaseNamespace = DefaultLeaseNamespace
+	}
+	if c.LeaseName == "" {
+		c.LeaseName = DefaultLeaseName
+	}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = DefaultLeaseDuration
+	}
+	if c.RenewDeadline == 0 {
+		c.RenewDeadline = DefaultRenewDeadline
+	}
+	if c.RetryPeriod == 0 {
+		c.RetryPeriod = DefaultRetryPeriod
+	}
+	if c.Identity == "" {
+		host, _ := os.Hostname()
+		c.Identity = host + "_" + string(uuid.NewUUID())
+	}
+	if c.Workers <= 0 {
+		c.Workers = 2
+	}
+	return nil
+}
+
+// Run runs the controllers until ctx ends. With leader election it
+// campaigns for the Lease, runs the controllers while it leads, stops them
+// when it loses the Lease, and campaigns again. Configuration errors
+// (a signing CA that does not load) are returned at once.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	var signer *csrsigning.Signer
+	if cfg.Signing.Default != (csrsigning.CAFiles{}) {
+		var err error
+		if signer, err = csrsigning.NewSigner(cfg.Signing); err != nil {
+			return err
+		}
+	} else {
+		cfg.Log.Warn("no cluster signing CA: approved CSRs will not be signed by this controller manager")
+	}
+	rc := rest.CopyConfig(cfg.Client)
+	rc.UserAgent = "kastle-controller-manager"
+	if rc.QPS == 0 {
+		rc.QPS, rc.Burst = 200, 400
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("controller manager client: %w", err)
+	}
+	if !cfg.LeaderElect {
+		return runControllers(ctx, cfg, client, signer)
+	}
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metaFor(cfg),
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
+	}
+	// The controllers of one term report a configuration error here. A
+	// term's controllers stop when its context ends; the next term starts
+	// only after a new acquisition (at least one retry period later).
+	errCh := make(chan error, 1)
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock: lock, LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
+			ReleaseOnCancel: true, Name: cfg.LeaseName,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(lctx context.Context) {
+					cfg.Log.Info("leading: starting controllers", "identity", cfg.Identity, "lease", cfg.LeaseNamespace+"/"+cfg.LeaseName)
+					if err := runControllers(lctx, cfg, client, signer); err != nil {
+						select {
+						case errCh <- err:
+						default:
+						}
+					}
+				},
+				OnStoppedLeading: func() {
+					if ctx.Err() == nil {
+						cfg.Log.Warn("lost the lease: controllers stopped", "identity", cfg.Identity)
+					}
+				},
+				OnNewLeader: func(id string) {
+					if id != cfg.Identity {
+						cfg.Log.Info("another controller manager leads", "leader", id)
+					}
+				},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("leader election: %w", err)
+		}
+		le.Run(ctx)
+		select {
+		case err := <-errCh:
+			return err
+		default:
+		}
+	}
+	return nil
+}
+
+// runControllers starts the informers and every controller, and blocks
+// until ctx ends.
+func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface, signer *csrsigning.Signer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	factory := informers.NewSharedInformerFactory(client, 0)
+	csrs := factory.Certificates().V1().CertificateSigningRequests()
+	var signing *csrsigning.Controller
+	if signer != nil {
+		var err error
+		if signing, err = csrsigning.New(client, csrs, signer, cfg.Log.With("controller", "csrsigning")); err != nil {
+			return err
+		}
+	}
+	approving, err := csrapproving.New(client, csrs, cfg.ApproveKubeletServing, cfg.Log.With("controller", "csrapproving"))
+	if err != nil {
+		return err
+	}
+	cleaner := csrcleaner.New(client, csrs, cfg.CleanerInterval, cfg.Log.With("controller", "csrcleaner"))
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	if signing != nil {
+		run(func() { signing.Run(ctx, cfg.Workers) })
+	}
+	run(func() { approving.Run(ctx, cfg.Workers) })
+	run(func() { cleaner.Run(ctx) })
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+func metaFor(cfg Config) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: cfg.LeaseNamespace, Name: cfg.LeaseName}
+}
