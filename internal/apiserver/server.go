@@ -107,7 +107,7 @@ func DefaultConfig() Config {
 		AnonymousAuth: true, RequestTimeout: time.Minute,
 		AuthorizationModes:       []string{"Node", "RBAC"},
 		EnableBootstrapTokenAuth: true, ServiceAccountIssuer: DefaultServiceAccountIssuer,
-		RunControllers:           true,
+		RunControllers:       true,
 		ServiceAccountLookup: true,
 	}
 }

@@ -71,7 +71,9 @@ func hasCond(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.Req
 	return false
 }
 
-func issued(csr *certificatesv1.CertificateSigningRequest) bool { return len(csr.Status.Certificate) > 0 }
+func issued(csr *certificatesv1.CertificateSigningRequest) bool {
+	return len(csr.Status.Certificate) > 0
+}
 
 // makeCSR returns a P-256 key (PEM) and a PKCS#10 request (PEM).
 func makeCSR(t *testing.T, cn string, orgs []string, dns []string, ips []net.IP) (keyPEM, csrPEM []byte) {
@@ -215,7 +217,9 @@ func TestCSRSignerRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		name := prefix + "-" + tc.name
-		t.Cleanup(func() { _ = admin.CertificatesV1().CertificateSigningRequests().Delete(ctx, name, metav1.DeleteOptions{}) })
+		t.Cleanup(func() {
+			_ = admin.CertificatesV1().CertificateSigningRequests().Delete(ctx, name, metav1.DeleteOptions{})
+		})
 		_, req := makeCSR(t, tc.cn, tc.orgs, tc.dns, nil)
 		if err := createCSR(ctx, admin, name, tc.signer, req, tc.usages...); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
