@@ -165,6 +165,12 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err != nil {
 		return err
 	}
+	// The controller manager's kubeconfig, for the in-process one and for
+	// `kastle controller-manager --kubeconfig`.
+	cmPath, err := kubeconfig.EnsureFor(pki.CertControllerManager, cfg.DataDir, url, pr.p.CA, "")
+	if err != nil {
+		return err
+	}
 	etcdCtx, stopCompactor := context.WithCancel(context.Background())
 	defer stopCompactor()
 	embedded.StartCompactor(etcdCtx, client, cfg.EtcdCompactionInterval, log)
@@ -273,7 +279,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		defer insecure.Close()
 	}
 	if cfg.RunControllers {
-		if err := startControllerManager(ctrlCtx, cfg, url, pr.p, log); err != nil {
+		if err := startControllerManager(ctrlCtx, cfg, cmPath, pr.p, log); err != nil {
 			return err
 		}
 	}
@@ -382,11 +388,7 @@ func (unsecuredUser) Authenticate(*http.Request) (*user.Info, bool, error) {
 // startControllerManager runs the controller manager in-process, talking
 // to this server through controller-manager.conf like an out-of-process
 // one would, so both paths are the same code.
-func startControllerManager(ctx context.Context, cfg Config, url string, p *pki.ServerPKI, log *slog.Logger) error {
-	path, err := kubeconfig.EnsureFor(pki.CertControllerManager, cfg.DataDir, url, p.CA, "")
-	if err != nil {
-		return err
-	}
+func startControllerManager(ctx context.Context, cfg Config, path string, p *pki.ServerPKI, log *slog.Logger) error {
 	rc, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
