@@ -17,9 +17,12 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	"github.com/kastle-dev/kastle/internal/bootstraptoken"
+	"github.com/kastle-dev/kastle/internal/controllers/bootstrapsigner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrapproving"
 	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
 
 // Leader election defaults, as kube-controller-manager's.
@@ -184,8 +187,25 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 		return err
 	}
 	cleaner := csrcleaner.New(client, csrs, cfg.CleanerInterval, cfg.Log.With("controller", "csrcleaner"))
-	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+
+	// Bootstrap tokens live in kube-system, cluster-info in kube-public:
+	// narrow informers instead of watching every Secret and ConfigMap.
+	tokens := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(bootstraptoken.Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=" + string(bootstraptoken.SecretType) }))
+	public := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(bootstraptoken.ClusterInfoNamespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + bootstraptoken.ClusterInfoName }))
+	bsigner, err := bootstrapsigner.New(client, public.Core().V1().ConfigMaps(), tokens.Core().V1().Secrets(), cfg.Log.With("controller", "bootstrapsigner"))
+	if err != nil {
+		return err
+	}
+	tcleaner, err := tokencleaner.New(client, tokens.Core().V1().Secrets(), cfg.Log.With("controller", "tokencleaner"))
+	if err != nil {
+		return err
+	}
+	for _, f := range []informers.SharedInformerFactory{factory, tokens, public} {
+		f.Start(ctx.Done())
+		defer f.Shutdown()
+	}
 
 	var wg sync.WaitGroup
 	run := func(f func()) {
@@ -197,6 +217,8 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	}
 	run(func() { approving.Run(ctx, cfg.Workers) })
 	run(func() { cleaner.Run(ctx) })
+	run(func() { bsigner.Run(ctx) })
+	run(func() { tcleaner.Run(ctx) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

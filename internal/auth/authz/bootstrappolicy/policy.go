@@ -352,9 +352,11 @@ func RoleBindings() []rbacv1.RoleBinding {
 			Subjects: subjects}
 	}
 	return []rbacv1.RoleBinding{
-		binding(NamespaceSystem, "system:controller:bootstrap-signer", serviceAccount(NamespaceSystem, "bootstrap-signer")),
-		binding(NamespaceSystem, "system:controller:token-cleaner", serviceAccount(NamespaceSystem, "token-cleaner")),
-		binding(NamespacePublic, "system:controller:bootstrap-signer", serviceAccount(NamespaceSystem, "bootstrap-signer")),
+		// The controller manager runs these controllers under its own
+		// identity as well as the upstream service accounts.
+		binding(NamespaceSystem, "system:controller:bootstrap-signer", serviceAccount(NamespaceSystem, "bootstrap-signer"), userSubject(UserControllerManager)),
+		binding(NamespaceSystem, "system:controller:token-cleaner", serviceAccount(NamespaceSystem, "token-cleaner"), userSubject(UserControllerManager)),
+		binding(NamespacePublic, "system:controller:bootstrap-signer", serviceAccount(NamespaceSystem, "bootstrap-signer"), userSubject(UserControllerManager)),
 		binding(NamespacePublic, "kubeadm:bootstrap-signer-clusterinfo", userSubject(UserAnonymous)),
 	}
 }

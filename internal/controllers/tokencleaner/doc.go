@@ -1,0 +1,3 @@
+// Package tokencleaner deletes bootstrap token Secrets once their
+// expiration has passed.
+package tokencleaner

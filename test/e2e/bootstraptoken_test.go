@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kastle-dev/kastle/internal/bootstraptoken"
+)
+
+// TestBootstrapSignerAndTokenCleaner: the bootstrap signer keeps one
+// verifiable jws-kubeconfig-<id> in cluster-info per valid signing token
+// (re-signed when the kubeconfig changes, dropped when the token expires),
+// anonymous users can read cluster-info, and the token cleaner deletes the
+// expired token's Secret.
+func TestBootstrapSignerAndTokenCleaner(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "data"))
+	ctx := context.Background()
+	admin := s.clientset(t)
+	kubeconfig := "apiVersion: v1\nkind: Config\nclusters:\n- name: \"\"\n  cluster:\n    server: " + s.url + "\n"
+	if _, err := admin.CoreV1().ConfigMaps("kube-public").Create(ctx, &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "cluster-info"}, Data: map[string]string{"kubeconfig": kubeconfig}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mk := func(usages []string, ttl time.Duration) bootstraptoken.Token {
+		tok, err := bootstraptoken.Generate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := bootstraptoken.Info{Token: tok, Usages: usages}
+		if ttl > 0 {
+			info.Expiration = time.Now().Add(ttl)
+		}
+		sec, err := info.Secret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.CoreV1().Secrets("kube-system").Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	both := []string{bootstraptoken.UsageAuthentication, bootstraptoken.UsageSigning}
+	long := mk(both, time.Hour)
+	short := mk(both, 4*time.Second)
+	authOnly := mk([]string{bootstraptoken.UsageAuthentication}, time.Hour)
+
+	// Anonymous (no credentials, as a joining node) reads cluster-info.
+	anonRead := func() map[string]string {
+		t.Helper()
+		r := curl(t, s, nil, "/api/v1/namespaces/kube-public/configmaps/cluster-info")
+		if r.status != 200 {
+			t.Fatalf("anonymous read of cluster-info: %d %s", r.status, r.body)
+		}
+		var cm corev1.ConfigMap
+		if err := json.Unmarshal([]byte(r.body), &cm); err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data
+	}
+	check := func(content string, want, absent []bootstraptoken.Token) string {
+		data := anonRead()
+		for _, tok := range want {
+			sig, ok := data["jws-kubeconfig-"+tok.ID]
+			if !ok {
+				return "no signature for " + tok.ID
+			}
+			if err := bootstraptoken.VerifyDetached(content, sig, tok); err != nil {
+				return "signature for " + tok.ID + ": " + err.Error()
+			}
+		}
+		for _, tok := range absent {
+			if _, ok := data["jws-kubeconfig-"+tok.ID]; ok {
+				return "unexpected signature for " + tok.ID
+			}
+		}
+		return ""
+	}
+	eventually(t, 10*time.Second, func() string { return check(kubeconfig, []bootstraptoken.Token{long, short}, []bootstraptoken.Token{authOnly}) })
+
+	// A new kubeconfig is signed anew.
+	cm, err := admin.CoreV1().ConfigMaps("kube-public").Get(ctx, "cluster-info", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig += "# rotated\n"
+	cm.Data["kubeconfig"] = kubeconfig
+	if _, err := admin.CoreV1().ConfigMaps("kube-public").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, func() string { return check(kubeconfig, []bootstraptoken.Token{long}, []bootstraptoken.Token{authOnly}) })
+
+	// The short token expires: its signature goes, and so does its Secret.
+	eventually(t, 20*time.Second, func() string {
+		if msg := check(kubeconfig, []bootstraptoken.Token{long}, []bootstraptoken.Token{short, authOnly}); msg != "" {
+			return msg
+		}
+		_, err := admin.CoreV1().Secrets("kube-system").Get(ctx, "bootstrap-token-"+short.ID, metav1.GetOptions{})
+		if !apierrors.IsNotFound(err) {
+			return "expired token secret still there"
+		}
+		return ""
+	})
+	if _, err := admin.CoreV1().Secrets("kube-system").Get(ctx, "bootstrap-token-"+long.ID, metav1.GetOptions{}); err != nil {
+		t.Errorf("valid token secret: %v", err)
+	}
+}
