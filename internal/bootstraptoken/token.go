@@ -15,17 +15,17 @@ import (
 
 // Names and keys of bootstrap token Secrets and of cluster-info.
 const (
-	SecretType      corev1.SecretType = "bootstrap.kubernetes.io/token"
-	SecretPrefix                      = "bootstrap-token-"
-	Namespace                         = "kube-system"
-	KeyTokenID                        = "token-id"
-	KeyTokenSecret                    = "token-secret"
-	KeyExpiration                     = "expiration"
-	KeyDescription                    = "description"
-	KeyExtraGroups                    = "auth-extra-groups"
-	UsagePrefix                       = "usage-bootstrap-"
-	UsageAuthentication               = "authentication"
-	UsageSigning                      = "signing"
+	SecretType          corev1.SecretType = "bootstrap.kubernetes.io/token"
+	SecretPrefix                          = "bootstrap-token-"
+	Namespace                             = "kube-system"
+	KeyTokenID                            = "token-id"
+	KeyTokenSecret                        = "token-secret"
+	KeyExpiration                         = "expiration"
+	KeyDescription                        = "description"
+	KeyExtraGroups                        = "auth-extra-groups"
+	UsagePrefix                           = "usage-bootstrap-"
+	UsageAuthentication                   = "authentication"
+	UsageSigning                          = "signing"
 
 	// ClusterInfoNamespace and ClusterInfoName locate the public
 	// cluster-info ConfigMap; KubeconfigKey holds its kubeconfig and

@@ -83,7 +83,9 @@ func TestBootstrapSignerAndTokenCleaner(t *testing.T) {
 		}
 		return ""
 	}
-	eventually(t, 10*time.Second, func() string { return check(kubeconfig, []bootstraptoken.Token{long, short}, []bootstraptoken.Token{authOnly}) })
+	eventually(t, 10*time.Second, func() string {
+		return check(kubeconfig, []bootstraptoken.Token{long, short}, []bootstraptoken.Token{authOnly})
+	})
 
 	// A new kubeconfig is signed anew.
 	cm, err := admin.CoreV1().ConfigMaps("kube-public").Get(ctx, "cluster-info", metav1.GetOptions{})
@@ -95,7 +97,9 @@ func TestBootstrapSignerAndTokenCleaner(t *testing.T) {
 	if _, err := admin.CoreV1().ConfigMaps("kube-public").Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() string { return check(kubeconfig, []bootstraptoken.Token{long}, []bootstraptoken.Token{authOnly}) })
+	eventually(t, 10*time.Second, func() string {
+		return check(kubeconfig, []bootstraptoken.Token{long}, []bootstraptoken.Token{authOnly})
+	})
 
 	// The short token expires: its signature goes, and so does its Secret.
 	eventually(t, 20*time.Second, func() string {

@@ -131,4 +131,3 @@ func (s *Signer) signatures(content string) (map[string]string, time.Duration, e
 	}
 	return out, next, nil
 }
-
