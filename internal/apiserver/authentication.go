@@ -40,7 +40,8 @@ type authentication struct {
 func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir string) (*authentication, error) {
 	log := s.log
 	a := &authentication{}
-	x := dynamicX509{files: files}
+	rev := revocations{recordRevocation{s}}
+	x := dynamicX509{files: files, revocation: &rev}
 	if cfg.ClientCertRevocationFile != "" {
 		cas, err := readCerts(files.caFile)
 		if err != nil {
@@ -50,7 +51,7 @@ func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir strin
 		if err != nil {
 			return nil, err
 		}
-		x.revocation = rl
+		rev = append(rev, rl)
 	}
 	union := authn.Union{x}
 	if cfg.BasicAuthFile != "" {

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -188,6 +189,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
+	if err := srv.ensureRecordCRD(ctx); err != nil {
+		return err
+	}
 	// Authentication comes before the controllers: the token controller
 	// signs with its issuer.
 	minVersion, err := parseTLSMinVersion(cfg.TLSMinVersion)
@@ -242,6 +246,16 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.startAuthorization(ctrlCtx); err != nil {
 		return err
 	}
+	own := map[string]*x509.Certificate{}
+	if pr.p.Serving != nil {
+		own[pki.CertAPIServer] = pr.p.Serving.Cert
+	}
+	for row, path := range map[string]string{pki.CertAdmin: kcPath, pki.CertControllerManager: cmPath} {
+		if c, err := kubeconfig.ClientCert(path); err == nil {
+			own[row] = c
+		}
+	}
+	srv.recordCertificates(ctx, own)
 	srv.startNamespaceController(ctrlCtx)
 	if err := srv.startNamespaceDefaults(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
 		return err

@@ -2,6 +2,8 @@ package csrsigning
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,9 +29,10 @@ type Controller struct {
 	signer *Signer
 	log    *slog.Logger
 	q      *queue.Queue
-	// Signed is called after each certificate is stored (the issuance
-	// record); nil means nothing to do.
-	Signed func(csr *certificatesv1.CertificateSigningRequest, certPEM []byte)
+	// Record keeps the issuance record of a certificate before it is
+	// handed out: a certificate that cannot be recorded is not issued (the
+	// CSR is retried). nil records nothing.
+	Record func(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, cert *x509.Certificate) error
 }
 
 // New wires the controller to the CSR informer.
@@ -70,16 +73,22 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", csr.Name, err)
 	}
+	if c.Record != nil {
+		block, _ := pem.Decode(certPEM)
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return err
+		}
+		if err := c.Record(ctx, csr, cert); err != nil {
+			return fmt.Errorf("recording the certificate of %s: %w", csr.Name, err)
+		}
+	}
 	out := csr.DeepCopy()
 	out.Status.Certificate = certPEM
-	updated, err := c.client.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, out, metav1.UpdateOptions{FieldManager: "kastle-csrsigning"})
-	if err != nil {
+	if _, err := c.client.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, out, metav1.UpdateOptions{FieldManager: "kastle-csrsigning"}); err != nil {
 		return err
 	}
 	c.log.Info("signed certificate", "csr", csr.Name, "signer", csr.Spec.SignerName, "user", csr.Spec.Username)
-	if c.Signed != nil {
-		c.Signed(updated, certPEM)
-	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -18,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
+	"github.com/kastle-dev/kastle/internal/certrecord"
 	"github.com/kastle-dev/kastle/internal/controllers/bootstrapsigner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrapproving"
 	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
@@ -117,8 +121,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
+	dyn, err := dynamic.NewForConfig(rc)
+	if err != nil {
+		return fmt.Errorf("controller manager client: %w", err)
+	}
 	if !cfg.LeaderElect {
-		return runControllers(ctx, cfg, client, signer)
+		return runControllers(ctx, cfg, client, dyn, signer)
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metaFor(cfg),
@@ -136,7 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(lctx context.Context) {
 					cfg.Log.Info("leading: starting controllers", "identity", cfg.Identity, "lease", cfg.LeaseNamespace+"/"+cfg.LeaseName)
-					if err := runControllers(lctx, cfg, client, signer); err != nil {
+					if err := runControllers(lctx, cfg, client, dyn, signer); err != nil {
 						select {
 						case errCh <- err:
 						default:
@@ -170,7 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 // runControllers starts the informers and every controller, and blocks
 // until ctx ends.
-func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface, signer *csrsigning.Signer) error {
+func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface, dyn dynamic.Interface, signer *csrsigning.Signer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	factory := informers.NewSharedInformerFactory(client, 0)
@@ -181,6 +189,7 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 		if signing, err = csrsigning.New(client, csrs, signer, cfg.Log.With("controller", "csrsigning")); err != nil {
 			return err
 		}
+		signing.Record = recorder(dyn)
 	}
 	approving, err := csrapproving.New(client, csrs, cfg.ApproveKubeletServing, cfg.Log.With("controller", "csrapproving"))
 	if err != nil {
@@ -226,4 +235,15 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 
 func metaFor(cfg Config) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: cfg.LeaseNamespace, Name: cfg.LeaseName}
+}
+
+// recorder keeps the issuance record of CSR-signed certificates as
+// IssuedCertificate objects.
+func recorder(dyn dynamic.Interface) func(context.Context, *certificatesv1.CertificateSigningRequest, *x509.Certificate) error {
+	return func(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, cert *x509.Certificate) error {
+		rec := certrecord.FromCertificate(cert)
+		rec.Signer, rec.Requester, rec.CSRName, rec.Source = csr.Spec.SignerName, csr.Spec.Username, csr.Name, certrecord.SourceCSR
+		_, err := dyn.Resource(certrecord.GVR).Create(ctx, rec.Object(), metav1.CreateOptions{FieldManager: "kastle-csrsigning"})
+		return err
+	}
 }

@@ -249,3 +249,25 @@ func EnsureFor(row, dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm)
 	path := filepath.Join(dataDir, filepath.FromSlash(file))
 	return path, Ensure(path, ca, spec)
 }
+
+// ClientCert returns the client certificate embedded for the current
+// context's user of the kubeconfig at path.
+func ClientCert(path string) (*x509.Certificate, error) {
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		return nil, err
+	}
+	ctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return nil, fmt.Errorf("%s: no current context", path)
+	}
+	user, ok := cfg.AuthInfos[ctx.AuthInfo]
+	if !ok || len(user.ClientCertificateData) == 0 {
+		return nil, fmt.Errorf("%s: user %q has no embedded client certificate", path, ctx.AuthInfo)
+	}
+	certs, err := pki.ParseCertsPEM(user.ClientCertificateData)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return certs[0], nil
+}

@@ -216,6 +216,8 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("create"), authorization, "subjectaccessreviews"),
 			// Kubelet serving approval checks the Node's addresses.
 			r(v("get"), legacy, "nodes"),
+			// The issuance record of every signed certificate.
+			r(v("create", "get"), "kastle.io", "issuedcertificates"),
 		}, eventWrites()...)},
 	}
 }

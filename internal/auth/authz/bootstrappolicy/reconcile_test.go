@@ -120,7 +120,7 @@ func TestReconcileBindings(t *testing.T) {
 	rbw := RoleBindings()[0]
 	existing := rbw.DeepCopy()
 	existing.Subjects = nil
-	if got, changed := ReconcileRoleBinding(existing, &rbw); !changed || len(got.Subjects) != 1 {
+	if got, changed := ReconcileRoleBinding(existing, &rbw); !changed || len(got.Subjects) != len(rbw.Subjects) {
 		t.Errorf("role binding: changed=%v subjects=%v", changed, got.Subjects)
 	}
 }

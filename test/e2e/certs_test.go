@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+
+	"github.com/kastle-dev/kastle/internal/pki"
+)
+
+// kastleCmd runs the kastle binary and returns its result.
+func kastleCmd(t *testing.T, args ...string) result {
+	t.Helper()
+	return run(t, runOpts{}, env.kastle, args...)
+}
+
+// TestIssuanceRecordAndRevocation: every certificate the cluster CA
+// signs is recorded (CSRs with requester and CSR name, the control
+// plane's own, `kastle kubeconfig user`); `kastle certs list` shows them
+// and `kastle certs revoke` makes the API server refuse the certificate
+// on the next request.
+func TestIssuanceRecordAndRevocation(t *testing.T) {
+	t.Parallel()
+	s := env.shared
+	ctx := context.Background()
+	admin := s.clientset(t)
+	dir := t.TempDir()
+	name := nsName(t.Name())
+	t.Cleanup(func() { kubectl(t, "delete", "csr", name, "--ignore-not-found") })
+
+	keyPEM, req := makeCSR(t, name, []string{"e2e-revokers"}, nil, nil)
+	if err := createCSR(ctx, admin, name, "kubernetes.io/kube-apiserver-client", req, certificatesv1.UsageClientAuth); err != nil {
+		t.Fatal(err)
+	}
+	mustKubectl(t, "certificate", "approve", name)
+	csr := waitCSR(t, admin, name, "issued", issued)
+	certs, err := pki.ParseCertsPEM(csr.Status.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := fmt.Sprintf("%x", certs[0].SerialNumber)
+	files := adminFiles{cert: filepath.Join(dir, "u.crt"), key: filepath.Join(dir, "u.key"), ca: filepath.Join(s.dataDir, "pki", "ca.crt")}
+	_ = os.WriteFile(files.cert, csr.Status.Certificate, 0o600)
+	_ = os.WriteFile(files.key, keyPEM, 0o600)
+	whoami := func() int {
+		return curl(t, s, &files, "/apis/authentication.k8s.io/v1/selfsubjectreviews", "-X", "POST",
+			"-H", "Content-Type: application/json", "-d", `{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}`).status
+	}
+	if c := whoami(); c != 201 {
+		t.Fatalf("issued certificate: %d", c)
+	}
+
+	// The record: kubectl and kastle certs list.
+	out := mustKubectl(t, "get", "issuedcertificates", serial)
+	mustContain(t, out, "CN="+name, "kubernetes.io/kube-apiserver-client", "kubernetes-admin")
+	list := kastleCmd(t, "certs", "list", "--data-dir", s.dataDir)
+	if list.code != 0 {
+		t.Fatalf("certs list: %s", list)
+	}
+	line := ""
+	for _, l := range strings.Split(list.stdout, "\n") {
+		if strings.HasPrefix(l, serial+" ") {
+			line = l
+		}
+	}
+	if line == "" {
+		t.Fatalf("serial %s not listed:\n%s", serial, list.stdout)
+	}
+	mustContain(t, line, "CN="+name, "kubernetes-admin", name, "valid")
+	// The control plane's own certificates are recorded too.
+	mustContain(t, list.stdout, "CN=kube-apiserver", "CN=kubernetes-admin", "CN=system:kube-controller-manager")
+
+	// Revoke by the serial as openssl prints it (colon-separated hex).
+	var colons []string
+	for i := 0; i < len(serial); i += 2 {
+		colons = append(colons, strings.ToUpper(serial[i:min(i+2, len(serial))]))
+	}
+	if r := kastleCmd(t, "certs", "revoke", strings.Join(colons, ":"), "--reason", "keyCompromise", "--data-dir", s.dataDir); r.code != 0 {
+		t.Fatalf("certs revoke: %s", r)
+	}
+	eventually(t, 5*time.Second, func() string {
+		if c := whoami(); c != 401 {
+			return fmt.Sprintf("revoked certificate still gets %d", c)
+		}
+		return ""
+	})
+	list = kastleCmd(t, "certs", "list", "--data-dir", s.dataDir)
+	for _, l := range strings.Split(list.stdout, "\n") {
+		if strings.HasPrefix(l, serial+" ") && !strings.HasSuffix(strings.TrimSpace(l), "revoked") {
+			t.Errorf("listed as %q after revocation", l)
+		}
+	}
+	out = mustKubectl(t, "get", "issuedcertificate", serial, "-o", "jsonpath={.spec.revocation.reason}/{.spec.revocation.revokedBy}")
+	if out != "keyCompromise/kubernetes-admin" {
+		t.Errorf("revocation recorded as %q", out)
+	}
+
+	// kastle kubeconfig user: a working kubeconfig, recorded and revocable.
+	kc := kastleCmd(t, "kubeconfig", "user", "--client-name", name+"-kc", "--org", "e2e-kc-group", "--data-dir", s.dataDir, "--validity-period", "2h")
+	if kc.code != 0 {
+		t.Fatalf("kubeconfig user: %s", kc)
+	}
+	kcPath := writeFile(t, "user.conf", kc.stdout, 0o600)
+	who := run(t, runOpts{}, env.kubectl, "--kubeconfig", kcPath, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}")
+	if who.code != 0 || !strings.Contains(who.stdout, name+"-kc") || !strings.Contains(who.stdout, "e2e-kc-group") {
+		t.Fatalf("kubectl with the user kubeconfig: %s", who)
+	}
+	var kcSerial string
+	for _, l := range strings.Split(kastleCmd(t, "certs", "list", "--data-dir", s.dataDir).stdout, "\n") {
+		if strings.Contains(l, "CN="+name+"-kc") {
+			kcSerial = strings.Fields(l)[0]
+			mustContain(t, l, "kastle kubeconfig user")
+		}
+	}
+	if kcSerial == "" {
+		t.Fatalf("kubeconfig user certificate not recorded")
+	}
+	if r := kastleCmd(t, "certs", "revoke", kcSerial, "--kubeconfig", s.kubeconfig); r.code != 0 {
+		t.Fatalf("revoke: %s", r)
+	}
+	eventually(t, 5*time.Second, func() string {
+		r := run(t, runOpts{}, env.kubectl, "--kubeconfig", kcPath, "auth", "whoami")
+		if r.code == 0 || !strings.Contains(r.stderr, "Unauthorized") {
+			return "revoked kubeconfig still works: " + r.String()
+		}
+		return ""
+	})
+	// Revoking a serial nobody was issued is an error, not a silent no-op.
+	if r := kastleCmd(t, "certs", "revoke", "abcdef0123", "--data-dir", s.dataDir); r.code == 0 || !strings.Contains(r.stderr, "not found") {
+		t.Errorf("revoking an unknown serial: %s", r)
+	}
+}
+
+// TestCertsCheckExpiration: kubeadm's table for a data directory.
+func TestCertsCheckExpiration(t *testing.T) {
+	t.Parallel()
+	r := kastleCmd(t, "certs", "check-expiration", "--data-dir", env.shared.dataDir)
+	if r.code != 0 {
+		t.Fatalf("check-expiration: %s", r)
+	}
+	mustContain(t, r.stdout, "CERTIFICATE", "RESIDUAL TIME", "EXTERNALLY MANAGED", "apiserver", "admin.conf", "controller-manager.conf", "CERTIFICATE AUTHORITY")
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(l, "apiserver ") && (!strings.Contains(l, "364d") && !strings.Contains(l, "365d")) {
+			t.Errorf("apiserver row: %q", l)
+		}
+		if strings.HasPrefix(l, "ca ") && !strings.Contains(l, "9y") {
+			t.Errorf("ca row: %q", l)
+		}
+	}
+}
