@@ -19,6 +19,8 @@ type metrics struct {
 	inflight prometheus.Gauge
 	watchers prometheus.Gauge
 	etcd     *prometheus.HistogramVec
+	// certExpiry is each control plane certificate's NotAfter.
+	certExpiry *prometheus.GaugeVec
 }
 
 func newMetrics() *metrics {
@@ -33,12 +35,15 @@ func newMetrics() *metrics {
 		}, []string{"verb", "group", "version", "resource", "subresource"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "apiserver_current_inflight_requests", Help: "Requests being served."}),
 		watchers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "apiserver_registered_watchers", Help: "Open watch streams."}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kastle_certificate_expiration_timestamp_seconds", Help: "When each control plane certificate expires (Unix time).",
+		}, []string{"certificate"}),
 		etcd: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "etcd_request_duration_seconds", Help: "etcd request latency by operation and resource.",
 			Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5},
 		}, []string{"operation", "type"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.watchers, m.etcd,
+	m.reg.MustRegister(m.requests, m.latency, m.inflight, m.watchers, m.etcd, m.certExpiry,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/filters"
 	"github.com/kastle-dev/kastle/internal/audit"
@@ -95,6 +94,9 @@ type Config struct {
 	// logger are set here; empty signing files mean pki/ca.crt and ca.key).
 	RunControllers bool
 	Controllers    manager.Config
+	// CertificateValidity is the lifetime of the control plane's leaf
+	// certificates (0: one year); they are renewed at 70-90 % of it.
+	CertificateValidity time.Duration
 	Log            *slog.Logger
 }
 
@@ -150,7 +152,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	pkiCh := make(chan pkiResult, 1)
 	go func() {
-		p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs})
+		p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs,
+			LeafValidity: cfg.CertificateValidity})
 		pkiCh <- pkiResult{p, err}
 	}()
 	client, closeEtcd, err := startEtcd(ctx, cfg)
@@ -162,13 +165,13 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if pr.err != nil {
 		return pr.err
 	}
-	kcPath, err := kubeconfig.EnsureAdmin(cfg.DataDir, url, pr.p.CA, "")
+	kcPath, err := kubeconfig.EnsureFor(pki.CertAdmin, cfg.DataDir, url, pr.p.CA, "", cfg.CertificateValidity)
 	if err != nil {
 		return err
 	}
 	// The controller manager's kubeconfig, for the in-process one and for
 	// `kastle controller-manager --kubeconfig`.
-	cmPath, err := kubeconfig.EnsureFor(pki.CertControllerManager, cfg.DataDir, url, pr.p.CA, "")
+	cmPath, err := kubeconfig.EnsureFor(pki.CertControllerManager, cfg.DataDir, url, pr.p.CA, "", cfg.CertificateValidity)
 	if err != nil {
 		return err
 	}
@@ -205,7 +208,13 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if (cfg.TLSCertFile == "") != (cfg.TLSPrivateKeyFile == "") {
 		return errors.New("--tls-cert-file and --tls-private-key-file go together")
 	}
-	files := &servingFiles{certFile: cfg.TLSCertFile, keyFile: cfg.TLSPrivateKeyFile, caFile: pr.p.CAFile,
+	// The generated serving pair is followed like --tls-cert-file: its
+	// renewal is picked up on the next handshake.
+	certFile, keyFile := cfg.TLSCertFile, cfg.TLSPrivateKeyFile
+	if certFile == "" {
+		certFile, keyFile = pr.p.ServingCertFile, pr.p.ServingKeyFile
+	}
+	files := &servingFiles{certFile: certFile, keyFile: keyFile, caFile: pr.p.CAFile,
 		onError: func(err error) { log.Error("reloading serving files", "err", err) }}
 	if cfg.ClientCAFile != "" {
 		files.caFile = cfg.ClientCAFile
@@ -292,6 +301,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		}
 		defer insecure.Close()
 	}
+	srv.startRenewal(ctrlCtx, cfg, pr.p, kcPath, cmPath)
 	if cfg.RunControllers {
 		if err := startControllerManager(ctrlCtx, cfg, cmPath, pr.p, log); err != nil {
 			return err
@@ -403,7 +413,8 @@ func (unsecuredUser) Authenticate(*http.Request) (*user.Info, bool, error) {
 // to this server through controller-manager.conf like an out-of-process
 // one would, so both paths are the same code.
 func startControllerManager(ctx context.Context, cfg Config, path string, p *pki.ServerPKI, log *slog.Logger) error {
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
+	// Follow the file: the renewer replaces its certificate.
+	rc, err := kubeconfig.RotatingConfig(ctx, path, 5*time.Second)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}

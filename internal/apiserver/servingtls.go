@@ -129,7 +129,13 @@ func (f *servingFiles) current() (*tls.Certificate, *x509.CertPool) {
 				if f.onError != nil {
 					f.onError(fmt.Errorf("keeping the previous serving files: %w", err))
 				}
-				f.stamps = next.stamps // do not retry a broken file on every handshake
+				// Do not retry a broken file on every handshake, but do
+				// once it changes again (a key and certificate replaced
+				// one after the other).
+				f.stamps = map[string]string{}
+				for p := range next.stampPaths() {
+					f.stamps[p] = fileStamp(p)
+				}
 			} else {
 				if next.cert != nil {
 					f.cert = next.cert
@@ -148,4 +154,15 @@ func (f *servingFiles) current() (*tls.Certificate, *x509.CertPool) {
 func (f *servingFiles) Pool() *x509.CertPool {
 	_, p := f.current()
 	return p
+}
+
+// stampPaths lists the files followed.
+func (f *servingFiles) stampPaths() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range []string{f.certFile, f.keyFile, f.caFile} {
+		if p != "" {
+			out[p] = true
+		}
+	}
+	return out
 }

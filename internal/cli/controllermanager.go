@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 	"github.com/kastle-dev/kastle/internal/controllers/manager"
+	kcfg "github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 )
 
 func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
@@ -29,14 +31,20 @@ func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
 			if kubeconfig == "" {
 				return errors.New("--kubeconfig is required")
 			}
-			rc, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			// A kubeconfig with embedded credentials is followed, so a
+			// renewed certificate is picked up without a restart.
+			rc, err := kcfg.RotatingConfig(ctx, kubeconfig, 10*time.Second)
 			if err != nil {
-				return fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+				if rc, err = clientcmd.BuildConfigFromFlags(master, kubeconfig); err != nil {
+					return fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+				}
+			} else if master != "" {
+				rc.Host = master
 			}
 			cfg.Client, cfg.Log = rc, logger()
 			ctrl.apply(&cfg, csrsigning.CAFiles{})
-			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
 			cfg.Log.Info("kastle controller manager starting", "server", rc.Host, "leader-elect", cfg.LeaderElect)
 			return manager.Run(ctx, cfg)
 		},

@@ -70,6 +70,7 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.IntVar(&cfg.AuditLogMaxAge, "audit-log-maxage", 0, "days to keep rotated audit logs (0: forever)")
 	f.StringVar(&cfg.EncryptionProviderConfig, "encryption-provider-config", "", "EncryptionConfiguration for encrypting resources (e.g. secrets) at rest")
 	f.DurationVar(&cfg.RequestTimeout, "request-timeout", cfg.RequestTimeout, "deadline of every request but watches")
+	f.DurationVar(&cfg.CertificateValidity, "certificate-validity-period", 0, "lifetime of the control plane's leaf certificates (default one year); they are renewed at 70-90 % of it")
 	f.BoolVar(&cfg.RunControllers, "run-controllers", cfg.RunControllers, "run the controller manager in-process (turn off when `kastle controller-manager` runs them)")
 	ctrl.add(f, &cfg.Controllers, " (default: the cluster CA, pki/ca.crt and pki/ca.key)")
 	_ = cmd.MarkFlagRequired("data-dir")

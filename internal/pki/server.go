@@ -39,6 +39,9 @@ type ServerPKIConfig struct {
 	KeyAlgorithm KeyAlgorithm
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LeafValidity is the lifetime of new leaf certificates (kubeadm's
+	// certificateValidityPeriod); 0 means the profile's (one year).
+	LeafValidity time.Duration
 }
 
 // ServerPKI is the API server's ensured PKI: what its TLS listener serves
@@ -52,6 +55,8 @@ type ServerPKI struct {
 	Serving *KeyPair
 	// ServingCert is Serving ready for tls.Config.Certificates.
 	ServingCert tls.Certificate
+	// ServingSpec is what Serving was issued for (to renew it alike).
+	ServingSpec CertSpec
 	// ClientCAPool trusts client certificates issued by the CA.
 	ClientCAPool *x509.CertPool
 	// Files, for flags, logs and kubeconfigs. CAKeyFile does not exist in
@@ -159,7 +164,17 @@ func EnsureServerPKI(cfg ServerPKIConfig) (*ServerPKI, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.LeafValidity > 0 {
+		srvSpec.Validity = cfg.LeafValidity
+	}
 	serving, err := store.EnsureLeaf(srvRow.Base, ca, srvSpec)
+	if errors.Is(err, ErrExpired) && ca.Key != nil {
+		// Down past its renewal: issue a new one rather than refuse to
+		// start (continuous renewal would have replaced it by now).
+		if err = os.Remove(srvRow.CertPath(store.Dir)); err == nil {
+			serving, err = store.EnsureLeaf(srvRow.Base, ca, srvSpec)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, ErrExternalCA) {
 			return nil, fmt.Errorf("%w (%s exists but %s does not: external CA mode needs every certificate to be "+
@@ -172,6 +187,7 @@ func EnsureServerPKI(cfg ServerPKIConfig) (*ServerPKI, error) {
 		CA:              ca,
 		Serving:         serving,
 		ServingCert:     serving.TLSCertificate(),
+		ServingSpec:     srvSpec,
 		ClientCAPool:    ca.Pool(),
 		CAFile:          caRow.CertPath(store.Dir),
 		CAKeyFile:       caRow.KeyPath(store.Dir),

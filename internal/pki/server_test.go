@@ -228,11 +228,18 @@ func TestEnsureServerPKI(t *testing.T) {
 			c.ExtraSANs = []string{"api.example.com"}
 			mustEnsure(t, c)
 		}},
-		{name: "expired apiserver certificate", setup: func(t *testing.T, e env) {
+		{name: "expired apiserver certificate is reissued for its key", setup: func(t *testing.T, e env) {
 			c := serverConfig(e.dir)
 			c.Now = func() time.Time { return time.Now().AddDate(-2, 0, 0) }
 			mustEnsure(t, c)
-		}, want: pki.ErrExpired, inError: []string{"%apiserver.crt"}},
+		}, check: func(t *testing.T, e env, sp *pki.ServerPKI, before map[string][]byte) {
+			if !sp.Serving.Cert.NotAfter.After(time.Now()) {
+				t.Errorf("still expired: %v", sp.Serving.Cert.NotAfter)
+			}
+			if after, _ := os.ReadFile(e.apiKey); !bytes.Equal(after, before[e.apiKey]) {
+				t.Errorf("the key changed")
+			}
+		}},
 		{name: "certificate without its key", setup: func(t *testing.T, e env) { prime(t, e); removeFiles(t, e.apiKey) },
 			want: pki.ErrMissing, inError: []string{"%apiserver.key"}},
 		{name: "key without its certificate is reused", setup: func(t *testing.T, e env) { prime(t, e); removeFiles(t, e.apiCrt) },

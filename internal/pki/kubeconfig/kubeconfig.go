@@ -90,6 +90,11 @@ func Ensure(path string, ca *pki.CA, spec Spec) error {
 		return &pki.FileError{Path: path, Err: fmt.Errorf("%w: %v", pki.ErrCorrupt, err)}
 	}
 	if err := check(cfg, ca, spec); err != nil {
+		if errors.Is(err, pki.ErrExpired) && ca.Key != nil {
+			// Expired while nothing ran to renew it: issue anew.
+			_, err := Reissue(path, ca, spec)
+			return err
+		}
 		return &pki.FileError{Path: path, Err: err}
 	}
 	if !repair(cfg, spec) {
@@ -236,15 +241,19 @@ func SpecFor(row, serverURL string, alg pki.KeyAlgorithm) (Spec, string, error) 
 // EnsureAdmin ensures <dataDir>/admin.conf for serverURL (see Ensure) and
 // returns its path. In external-CA mode it must already exist.
 func EnsureAdmin(dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm) (string, error) {
-	return EnsureFor(pki.CertAdmin, dataDir, serverURL, ca, alg)
+	return EnsureFor(pki.CertAdmin, dataDir, serverURL, ca, alg, 0)
 }
 
 // EnsureFor ensures the kubeconfig of layout row row under dataDir for
-// serverURL (see Ensure) and returns its path.
-func EnsureFor(row, dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm) (string, error) {
+// serverURL (see Ensure) and returns its path. A new certificate is valid
+// for validity (0: the profile's).
+func EnsureFor(row, dataDir, serverURL string, ca *pki.CA, alg pki.KeyAlgorithm, validity time.Duration) (string, error) {
 	spec, file, err := SpecFor(row, serverURL, alg)
 	if err != nil {
 		return "", err
+	}
+	if validity > 0 {
+		spec.Cert.Validity = validity
 	}
 	path := filepath.Join(dataDir, filepath.FromSlash(file))
 	return path, Ensure(path, ca, spec)

@@ -189,9 +189,18 @@ func TestEnsureAdminExisting(t *testing.T) {
 				u.ClientCertificate, u.ClientKey = "/x.crt", "/x.key"
 				clientcmd.WriteToFile(*cfg, path)
 			}},
-		{name: "expired client certificate", url: serverURL, want: pki.ErrExpired,
+		{name: "expired client certificate without the CA key", url: serverURL, want: pki.ErrExpired,
+			ca: func(sp *pki.ServerPKI) *pki.CA {
+				return &pki.CA{Cert: sp.CA.Cert, Now: func() time.Time { return time.Now().AddDate(2, 0, 0) }}
+			}},
+		{name: "expired client certificate is reissued", url: serverURL,
 			ca: func(sp *pki.ServerPKI) *pki.CA {
 				return &pki.CA{Cert: sp.CA.Cert, Key: sp.CA.Key, Now: func() time.Time { return time.Now().AddDate(2, 0, 0) }}
+			},
+			check: func(t *testing.T, before, after []byte) {
+				if bytes.Equal(before, after) {
+					t.Error("an expired kubeconfig was not reissued")
+				}
 			}},
 		{name: "external CA mode reuses a valid file", url: "https://127.0.0.1:7443",
 			ca: func(sp *pki.ServerPKI) *pki.CA { return &pki.CA{Cert: sp.CA.Cert} }},
