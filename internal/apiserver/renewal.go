@@ -43,7 +43,9 @@ func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI,
 	if cfg.TLSCertFile != "" {
 		serving.Load = readCert(cfg.TLSCertFile)
 	} else if canSign {
-		serving.Renew = func() (*x509.Certificate, error) { return renewPair(p.CA, p.ServingSpec, p.ServingCertFile, p.ServingKeyFile) }
+		serving.Renew = func() (*x509.Certificate, error) {
+			return renewPair(p.CA, p.ServingSpec, p.ServingCertFile, p.ServingKeyFile)
+		}
 	}
 	items = append(items, serving)
 	for row, path := range map[string]string{pki.CertAdmin: adminConf, pki.CertControllerManager: cmConf} {

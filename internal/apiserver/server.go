@@ -97,7 +97,7 @@ type Config struct {
 	// CertificateValidity is the lifetime of the control plane's leaf
 	// certificates (0: one year); they are renewed at 70-90 % of it.
 	CertificateValidity time.Duration
-	Log            *slog.Logger
+	Log                 *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.

@@ -144,4 +144,3 @@ func Reissue(path string, ca *pki.CA, spec Spec) (*x509.Certificate, error) {
 	}
 	return cert, nil
 }
-
