@@ -76,7 +76,7 @@ func issued(csr *certificatesv1.CertificateSigningRequest) bool {
 }
 
 // makeCSR returns a P-256 key (PEM) and a PKCS#10 request (PEM).
-func makeCSR(t *testing.T, cn string, orgs []string, dns []string, ips []net.IP) (keyPEM, csrPEM []byte) {
+func makeCSR(t testing.TB, cn string, orgs []string, dns []string, ips []net.IP) (keyPEM, csrPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -402,7 +402,7 @@ func (ls *lineStream) await(t *testing.T, timeout time.Duration, what string, ma
 
 // restConfig is a client-go configuration for s with limits high enough for
 // the bulk tests.
-func (s *server) restConfig(t *testing.T) *rest.Config {
+func (s *server) restConfig(t testing.TB) *rest.Config {
 	t.Helper()
 	cfg, err := clientcmd.BuildConfigFromFlags(s.url, s.kubeconfig)
 	if err != nil {
@@ -428,7 +428,7 @@ func (s *server) restConfig(t *testing.T) *rest.Config {
 }
 
 // clientset returns a typed client-go client for s.
-func (s *server) clientset(t *testing.T) *kubernetes.Clientset {
+func (s *server) clientset(t testing.TB) *kubernetes.Clientset {
 	t.Helper()
 	cs, err := kubernetes.NewForConfig(s.restConfig(t))
 	if err != nil {

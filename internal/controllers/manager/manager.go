@@ -58,7 +58,7 @@ type Config struct {
 	RetryPeriod                  time.Duration
 	// Identity names this manager in the Lease; "" means hostname_uuid.
 	Identity string
-	// Workers per queue-driven controller (0: 2).
+	// Workers per queue-driven controller (0: 5, as kube-controller-manager).
 	Workers int
 	Log     *slog.Logger
 }
@@ -90,7 +90,7 @@ func (c *Config) defaults() error {
 		c.Identity = host + "_" + string(uuid.NewUUID())
 	}
 	if c.Workers <= 0 {
-		c.Workers = 2
+		c.Workers = 5
 	}
 	return nil
 }
