@@ -3,8 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
