@@ -44,7 +44,7 @@ func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI,
 		serving.Load = readCert(cfg.TLSCertFile)
 	} else if canSign {
 		serving.Renew = func() (*x509.Certificate, error) {
-			return renewPair(p.CA, p.ServingSpec, p.ServingCertFile, p.ServingKeyFile)
+			return certrenewal.RenewPair(p.CA, p.ServingSpec, p.ServingCertFile, p.ServingKeyFile)
 		}
 	}
 	items = append(items, serving)
@@ -75,30 +75,6 @@ func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI,
 		Expiring: func(name string, cert *x509.Certificate) { s.expiringEvent(ctx, name, cert) },
 	}
 	go r.Run(ctx)
-}
-
-// renewPair writes a new key, then a new certificate for it, each
-// atomically; the serving files follow both.
-func renewPair(ca *pki.CA, spec pki.CertSpec, certFile, keyFile string) (*x509.Certificate, error) {
-	key, err := pki.GenerateKey("")
-	if err != nil {
-		return nil, err
-	}
-	cert, err := ca.Issue(spec, key.Public())
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := pki.EncodeKeyPEM(key)
-	if err != nil {
-		return nil, err
-	}
-	if err := pki.WriteFileAtomic(keyFile, keyPEM, pki.KeyFileMode, true); err != nil {
-		return nil, err
-	}
-	if err := pki.WriteFileAtomic(certFile, pki.EncodeCertPEM(cert), pki.CertFileMode, true); err != nil {
-		return nil, err
-	}
-	return cert, nil
 }
 
 // expiringEvent records a warning Event in kube-system about an expiring

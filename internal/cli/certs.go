@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kastle-dev/kastle/internal/certrecord"
+	"github.com/kastle-dev/kastle/internal/certrenewal"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 )
@@ -56,7 +58,7 @@ func (c *clusterAccess) config() (*rest.Config, error) {
 
 func newCertsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "certs", Short: "Inspect, list and revoke the cluster's certificates (as kubeadm certs)"}
-	cmd.AddCommand(newCertsCheckExpirationCommand(), newCertsListCommand(), newCertsRevokeCommand())
+	cmd.AddCommand(newCertsCheckExpirationCommand(), newCertsListCommand(), newCertsRevokeCommand(), newCertsRenewCommand())
 	return cmd
 }
 
@@ -274,4 +276,89 @@ func whoAmI(ctx context.Context, rc *rest.Config) (string, error) {
 		return "", fmt.Errorf("asking the server who we are: %w", err)
 	}
 	return r.Status.UserInfo.Username, nil
+}
+
+// newCertsRenewCommand reissues certificates of a data directory with the
+// same subject, SANs and usages; a running server follows the files.
+func newCertsRenewCommand() *cobra.Command {
+	var (
+		dataDir  string
+		validity time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "renew NAME|all",
+		Short: "Renew a certificate of a data directory (same subject and SANs); a running server picks it up",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dataDir == "" {
+				return errors.New("--data-dir is required")
+			}
+			pkiDir := pki.PKIDir(dataDir)
+			ca, err := loadCA(filepath.Join(pkiDir, "ca.crt"), filepath.Join(pkiDir, "ca.key"))
+			if err != nil {
+				return err
+			}
+			var renewable []string
+			for _, f := range pki.Layout() {
+				if f.CA != "" {
+					renewable = append(renewable, rowDisplayName(f))
+				}
+			}
+			want := args[0]
+			if want != "all" && !slices.Contains(renewable, want) {
+				return fmt.Errorf("unknown certificate %q (renewable: %s, all)", want, strings.Join(renewable, ", "))
+			}
+			for _, f := range pki.Layout() {
+				name := rowDisplayName(f)
+				if f.CA == "" || (want != "all" && want != name) {
+					continue
+				}
+				var cert *x509.Certificate
+				if f.Kubeconfig != "" {
+					path := filepath.Join(dataDir, filepath.FromSlash(f.Kubeconfig))
+					old, err := kubeconfig.ClientCert(path)
+					if errors.Is(err, os.ErrNotExist) && want == "all" {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					cert, err = kubeconfig.Reissue(path, ca, kubeconfig.Spec{Cert: certrenewal.SpecOf(old, validity)})
+					if err != nil {
+						return fmt.Errorf("renewing %s: %w", name, err)
+					}
+				} else {
+					certFile, keyFile := f.CertPath(pkiDir), f.KeyPath(pkiDir)
+					data, err := os.ReadFile(certFile)
+					if errors.Is(err, os.ErrNotExist) && want == "all" {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					olds, err := pki.ParseCertsPEM(data)
+					if err != nil {
+						return fmt.Errorf("%s: %w", certFile, err)
+					}
+					if cert, err = certrenewal.RenewPair(ca, certrenewal.SpecOf(olds[0], validity), certFile, keyFile); err != nil {
+						return fmt.Errorf("renewing %s: %w", name, err)
+					}
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "[certs] certificate %s renewed (serial %x, expires %s)\n", name, cert.SerialNumber, cert.NotAfter.UTC().Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the cluster's data directory")
+	cmd.Flags().DurationVar(&validity, "validity-period", 0, "lifetime of the renewed certificates (default: the same as before)")
+	return cmd
+}
+
+// rowDisplayName is how kubeadm names a layout row: the kubeconfig file,
+// or the certificate's name.
+func rowDisplayName(f pki.CertFile) string {
+	if f.Kubeconfig != "" {
+		return filepath.Base(f.Kubeconfig)
+	}
+	return f.Name
 }
