@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,3 +117,63 @@ func TestBootstrapSignerAndTokenCleaner(t *testing.T) {
 		t.Errorf("valid token secret: %v", err)
 	}
 }
+
+// TestTokenCommands: kastle token generate/create/list/delete as kubeadm's,
+// and a created token authenticates as a bootstrapper and signs
+// cluster-info.
+func TestTokenCommands(t *testing.T) {
+	t.Parallel()
+	s := env.shared
+	gen := kastleCmd(t, "token", "generate")
+	tok, err := bootstraptoken.Parse(strings.TrimSpace(gen.stdout))
+	if gen.code != 0 || err != nil {
+		t.Fatalf("token generate: %s %v", gen, err)
+	}
+	if r := kastleCmd(t, "token", "create", tok.String(), "--ttl", "1h", "--description", "e2e join", "--data-dir", s.dataDir); r.code != 0 || strings.TrimSpace(r.stdout) != tok.String() {
+		t.Fatalf("token create: %s", r)
+	}
+	t.Cleanup(func() { kastleCmd(t, "token", "delete", tok.ID, "--data-dir", s.dataDir) })
+	if r := kastleCmd(t, "token", "create", tok.String(), "--data-dir", s.dataDir); r.code == 0 || !strings.Contains(r.stderr, "already exists") {
+		t.Errorf("duplicate token: %s", r)
+	}
+	join := kastleCmd(t, "token", "create", "--print-join-command", "--ttl", "10m", "--data-dir", s.dataDir)
+	if join.code != 0 {
+		t.Fatalf("token create --print-join-command: %s", join)
+	}
+	f := strings.Fields(join.stdout)
+	if len(f) != 7 || f[0] != "kastle" || f[1] != "join" || f[3] != "--token" || f[5] != "--discovery-token-ca-cert-hash" || !strings.HasPrefix(f[6], "sha256:") {
+		t.Fatalf("join command %q", join.stdout)
+	}
+	if want := strings.TrimPrefix(s.url, "https://"); f[2] != want {
+		t.Errorf("join endpoint %q, want %q", f[2], want)
+	}
+	joinTok, _ := bootstraptoken.Parse(f[4])
+	t.Cleanup(func() { kastleCmd(t, "token", "delete", f[4], "--data-dir", s.dataDir) })
+	// The pin is the CA's, as openssl computes it.
+	ca := filepath.Join(s.dataDir, "pki", "ca.crt")
+	pub := run(t, runOpts{}, env.openssl, "x509", "-in", ca, "-noout", "-pubkey")
+	der := run(t, runOpts{stdin: pub.stdout}, env.openssl, "pkey", "-pubin", "-outform", "DER")
+	sum := run(t, runOpts{stdin: der.stdout}, env.openssl, "dgst", "-sha256", "-hex")
+	if !strings.Contains(sum.stdout, strings.TrimPrefix(f[6], "sha256:")) {
+		t.Errorf("pin %s is not openssl's %s", f[6], sum.stdout)
+	}
+	list := kastleCmd(t, "token", "list", "--data-dir", s.dataDir)
+	mustContain(t, list.stdout, "TOKEN", "TTL", "EXTRA GROUPS", tok.String(), "e2e join", "authentication,signing", DefaultTokenGroupForTest)
+	// The token authenticates as a bootstrapper in its group.
+	code, user, groups := whoami(t, tok.String())
+	if code != 201 || user != "system:bootstrap:"+tok.ID || !strings.Contains(strings.Join(groups, ","), DefaultTokenGroupForTest) {
+		t.Errorf("whoami with the token: %d %s %v", code, user, groups)
+	}
+	if r := kastleCmd(t, "token", "delete", tok.String(), "--data-dir", s.dataDir); r.code != 0 {
+		t.Fatalf("token delete: %s", r)
+	}
+	if code, _, _ := whoami(t, tok.String()); code != 401 {
+		t.Errorf("deleted token: %d", code)
+	}
+	if !strings.Contains(kastleCmd(t, "token", "list", "--data-dir", s.dataDir).stdout, joinTok.String()) {
+		t.Errorf("the join token is not listed")
+	}
+}
+
+// DefaultTokenGroupForTest is kubeadm's node token group, as the CLI uses.
+const DefaultTokenGroupForTest = "system:bootstrappers:kubeadm:default-node-token"
