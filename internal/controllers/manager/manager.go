@@ -26,6 +26,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/csrapproving"
 	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+	"github.com/kastle-dev/kastle/internal/controllers/nodelifecycle"
 	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
 
@@ -50,6 +51,10 @@ type Config struct {
 	ApproveKubeletServing bool
 	// CleanerInterval is how often csrcleaner looks (0: one minute).
 	CleanerInterval time.Duration
+	// NodeMonitorGracePeriod is how long a node may stay silent before it
+	// is marked Ready=Unknown; NodeMonitorPeriod how often nodes are
+	// checked (0: 40 s and 5 s).
+	NodeMonitorGracePeriod, NodeMonitorPeriod time.Duration
 	// LeaderElect runs the controllers only while holding the Lease
 	// LeaseNamespace/LeaseName.
 	LeaderElect                  bool
@@ -211,7 +216,10 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	if err != nil {
 		return err
 	}
-	for _, f := range []informers.SharedInformerFactory{factory, tokens, public} {
+	nodeLeases := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(nodelifecycle.LeaseNamespace))
+	lifecycle := nodelifecycle.New(client, factory.Core().V1().Nodes(), nodeLeases.Coordination().V1().Leases(),
+		cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", "nodelifecycle"))
+	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases} {
 		f.Start(ctx.Done())
 		defer f.Shutdown()
 	}
@@ -228,6 +236,7 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	run(func() { cleaner.Run(ctx) })
 	run(func() { bsigner.Run(ctx) })
 	run(func() { tcleaner.Run(ctx) })
+	run(func() { lifecycle.Run(ctx) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

@@ -206,6 +206,12 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("create"), legacy, "serviceaccounts/token"),
 		)},
 		{name: "system:node", rules: NodeRules()},
+		// The node lifecycle controller (it marks and taints silent nodes;
+		// it evicts no pods, so it gets no pod rights).
+		{name: "system:controller:node-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "patch", "update"), legacy, "nodes"),
+			r(v("patch", "update"), legacy, "nodes/status"),
+		}, eventWrites()...)},
 		// The CSR approving, signing and cleaning controllers.
 		{name: "system:controller:certificate-controller", rules: append([]rbacv1.PolicyRule{
 			r(v("get", "list", "watch", "delete"), certificates, "certificatesigningrequests"),
@@ -317,6 +323,8 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		// own identity as well as the upstream service account.
 		clusterRoleBinding("system:controller:certificate-controller", "system:controller:certificate-controller",
 			serviceAccount(NamespaceSystem, "certificate-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:node-controller", "system:controller:node-controller",
+			serviceAccount(NamespaceSystem, "node-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }
