@@ -61,7 +61,7 @@ func builtinTable() []builtin {
 		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
-		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status"}, statusMeta: true, fields: nodeFields},
+		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status", "proxy"}, statusMeta: true, fields: nodeFields},
 		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, statusMeta: true, fields: podFields},
 		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}, statusMeta: true},
 		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
@@ -134,6 +134,9 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 		case "status":
 			r.StatusField = "status"
 			r.Subresources = append(r.Subresources, Subresource{Name: "status", Verbs: []string{"get", "patch", "update"}})
+		case "proxy":
+			r.Subresources = append(r.Subresources, Subresource{Name: "proxy", Kind: schema.GroupVersionKind{Version: "v1", Kind: "NodeProxyOptions"},
+				Verbs: []string{"create", "delete", "get", "patch", "update"}})
 		case "approval":
 			r.Subresources = append(r.Subresources, Subresource{Name: "approval", Verbs: []string{"get", "patch", "update"}})
 		case "token":

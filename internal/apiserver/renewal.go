@@ -23,19 +23,9 @@ import (
 // kubeconfigs' client certificates, when the CA key is here. The CA and
 // supplied certificates are watched only. Every certificate's expiry is a
 // metric; renewals are recorded; an expiring one becomes a warning Event.
-func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI, adminConf, cmConf string) {
+func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI, adminConf, cmConf string, kubelet kubeletFiles) {
 	readCert := func(path string) func() (*x509.Certificate, error) {
-		return func() (*x509.Certificate, error) {
-			data, err := os.ReadFile(path)
-			if err != nil {
-				return nil, err
-			}
-			certs, err := pki.ParseCertsPEM(data)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			return certs[0], nil
-		}
+		return func() (*x509.Certificate, error) { return readCertFile(path) }
 	}
 	canSign := p.CA.Key != nil
 	items := []certrenewal.Item{{Name: pki.CertCA, Load: readCert(p.CAFile)}}
@@ -48,6 +38,13 @@ func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI,
 		}
 	}
 	items = append(items, serving)
+	kc := certrenewal.Item{Name: pki.CertAPIServerKubeletClient, Load: readCert(kubelet.cert)}
+	if kubelet.generated && canSign {
+		kc.Renew = func() (*x509.Certificate, error) {
+			return certrenewal.RenewPair(p.CA, kubelet.spec, kubelet.cert, kubelet.key)
+		}
+	}
+	items = append(items, kc)
 	for row, path := range map[string]string{pki.CertAdmin: adminConf, pki.CertControllerManager: cmConf} {
 		it := certrenewal.Item{Name: filepath.Base(path), Load: func() (*x509.Certificate, error) { return kubeconfig.ClientCert(path) }}
 		if canSign {
@@ -101,4 +98,25 @@ func (s *server) expiringEvent(ctx context.Context, name string, cert *x509.Cert
 	if _, err := st.Create(ctx, metav1.NamespaceSystem, ev, registry.WriteOptions{FieldManager: "kastle"}); err != nil {
 		s.log.Warn("recording a certificate expiry event", "certificate", name, "err", err)
 	}
+}
+
+// kubeletFiles are the API server's credentials towards node agents.
+type kubeletFiles struct {
+	cert, key, ca string
+	// spec is what a generated pair was issued for (to renew it alike).
+	spec      pki.CertSpec
+	generated bool
+}
+
+// readCertFile reads the first certificate of a PEM file.
+func readCertFile(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := pki.ParseCertsPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return certs[0], nil
 }

@@ -94,6 +94,11 @@ type Config struct {
 	// logger are set here; empty signing files mean pki/ca.crt and ca.key).
 	RunControllers bool
 	Controllers    manager.Config
+	// KubeletClientCertificate and KubeletClientKey authenticate the API
+	// server to node agents (default: pki/apiserver-kubelet-client.*);
+	// KubeletCertificateAuthority verifies their serving certificates
+	// (default: the cluster CA).
+	KubeletClientCertificate, KubeletClientKey, KubeletCertificateAuthority string
 	// CertificateValidity is the lifetime of the control plane's leaf
 	// certificates (0: one year); they are renewed at 70-90 % of it.
 	CertificateValidity time.Duration
@@ -189,6 +194,22 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	defer srv.stop()
+	kubelet := kubeletFiles{cert: cfg.KubeletClientCertificate, key: cfg.KubeletClientKey, ca: cfg.KubeletCertificateAuthority}
+	if (kubelet.cert == "") != (kubelet.key == "") {
+		return errors.New("--kubelet-client-certificate and --kubelet-client-key go together")
+	}
+	if kubelet.cert == "" {
+		if kubelet.cert, kubelet.key, kubelet.spec, err = ensureKubeletClient(pr.p, cfg.CertificateValidity); err != nil {
+			return err
+		}
+		kubelet.generated = true
+	}
+	if kubelet.ca == "" {
+		kubelet.ca = pr.p.CAFile
+	}
+	if srv.resources.Proxy, err = newNodeProxy(srv, kubelet.cert, kubelet.key, kubelet.ca); err != nil {
+		return err
+	}
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
@@ -256,6 +277,11 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	own := map[string]*x509.Certificate{}
+	if kubelet.generated {
+		if c, err := readCertFile(kubelet.cert); err == nil {
+			own[pki.CertAPIServerKubeletClient] = c
+		}
+	}
 	if pr.p.Serving != nil {
 		own[pki.CertAPIServer] = pr.p.Serving.Cert
 	}
@@ -301,7 +327,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		}
 		defer insecure.Close()
 	}
-	srv.startRenewal(ctrlCtx, cfg, pr.p, kcPath, cmPath)
+	srv.startRenewal(ctrlCtx, cfg, pr.p, kcPath, cmPath, kubelet)
 	if cfg.RunControllers {
 		if err := startControllerManager(ctrlCtx, cfg, cmPath, pr.p, log); err != nil {
 			return err

@@ -25,6 +25,9 @@ const (
 	// CertControllerManager is the controller manager's kubeconfig
 	// identity (system:kube-controller-manager).
 	CertControllerManager = "controller-manager"
+	// CertAPIServerKubeletClient is the API server's client certificate
+	// towards kubelets (nodes/proxy).
+	CertAPIServerKubeletClient = "apiserver-kubelet-client"
 )
 
 // CertFile is one row of the certificate file layout: what a certificate is
@@ -91,6 +94,8 @@ func Layout() LayoutTable {
 		{Name: CertAPIServer, Base: "apiserver", CA: CertCA, CommonName: "kube-apiserver",
 			Profile: ProfileServer, SANs: SANAPIServer},
 		{Name: CertAdmin, Kubeconfig: "admin.conf", CA: CertCA, CommonName: "kubernetes-admin",
+			Organization: []string{"system:masters"}, Profile: ProfileClient},
+		{Name: CertAPIServerKubeletClient, Base: "apiserver-kubelet-client", CA: CertCA, CommonName: "kube-apiserver-kubelet-client",
 			Organization: []string{"system:masters"}, Profile: ProfileClient},
 		{Name: CertControllerManager, Kubeconfig: "controller-manager.conf", CA: CertCA, CommonName: "system:kube-controller-manager",
 			Profile: ProfileClient},

@@ -282,7 +282,7 @@ func checkAggregated(t *testing.T, path string, l *apidiscoveryv2.APIGroupDiscov
 			cm.ResponseKind.Group != "" || cm.ResponseKind.Version != "v1" || !slices.Equal(cm.ShortNames, []string{"cm"}) {
 			t.Errorf("configmaps %+v", cm)
 		}
-		if no := findAggregated(t, core, "v1", "nodes"); no.Scope != apidiscoveryv2.ScopeCluster || len(no.Subresources) != 1 {
+		if no := findAggregated(t, core, "v1", "nodes"); no.Scope != apidiscoveryv2.ScopeCluster || len(no.Subresources) != 2 {
 			t.Errorf("nodes %+v", no)
 		}
 		return

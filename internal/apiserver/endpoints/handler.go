@@ -47,6 +47,9 @@ type Handler struct {
 	Watches WatchCounter
 	// Reviews answers the create-only review resources.
 	Reviews Reviewer
+	// Proxy serves <resource>/<name>/proxy/... (nodes/proxy); nil answers
+	// 404.
+	Proxy Proxier
 
 	encodedOnce sync.Once
 	encoded     *encodeCache
@@ -58,6 +61,12 @@ type Reviewer interface {
 	// Review answers obj. For a subresource create (serviceaccounts/x/token)
 	// r is the parent resource and name its object.
 	Review(ctx context.Context, r *apis.Resource, namespace, name string, obj runtime.Object) (runtime.Object, error)
+}
+
+// Proxier serves proxy subresources: it forwards the request to the
+// object's endpoint (a node's kubelet API).
+type Proxier interface {
+	ServeProxy(w http.ResponseWriter, r *http.Request, res *apis.Resource, info *request.Info)
 }
 
 // WatchCounter counts open watch streams.
@@ -88,6 +97,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.Subresource != "" && res.Subresource(info.Subresource) == nil {
 		status.Write(w, notFoundPath())
+		return
+	}
+	if info.Subresource == "proxy" {
+		if h.Proxy == nil {
+			status.Write(w, notFoundPath())
+			return
+		}
+		h.Proxy.ServeProxy(w, r, res, info)
 		return
 	}
 	if res.Virtual || (info.Verb == "create" && info.Subresource != "" && res.Subresource(info.Subresource) != nil) {

@@ -31,6 +31,9 @@ type Info struct {
 	Name        string
 	// FieldSelector is the raw field selector of a list or watch.
 	FieldSelector string
+	// ProxyPath is the path after .../<name>/proxy of a proxy request
+	// ("/" when there is none).
+	ProxyPath string
 }
 
 // ParseInfo parses r. Malformed resource paths yield an error so the
@@ -76,7 +79,16 @@ func ParseInfo(r *http.Request) (*Info, error) {
 		info.Resource, info.Name = parts[0], parts[1]
 	case 3:
 		info.Resource, info.Name, info.Subresource = parts[0], parts[1], parts[2]
+		if info.Subresource == "proxy" {
+			info.ProxyPath = "/"
+		}
 	default:
+		if len(parts) > 3 && parts[2] == "proxy" {
+			// <resource>/<name>/proxy/<any path>
+			info.Resource, info.Name, info.Subresource = parts[0], parts[1], parts[2]
+			info.ProxyPath = "/" + strings.Join(parts[3:], "/")
+			break
+		}
 		return info, fmt.Errorf("the path %q names no resource", r.URL.Path)
 	}
 	info.Verb = verb(r, info)
@@ -97,7 +109,7 @@ func ParseInfo(r *http.Request) (*Info, error) {
 func verb(r *http.Request, info *Info) string {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		if info.Name == "" {
+		if info.Name == "" && info.Subresource == "" {
 			if q := r.URL.Query().Get("watch"); q == "1" || q == "true" {
 				return "watch"
 			}
