@@ -27,6 +27,6 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(newServerCommand(logger))
 	root.AddCommand(newControllerManagerCommand(logger))
-	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand())
+	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand(), newJoinCommand())
 	return root
 }
