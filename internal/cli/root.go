@@ -27,6 +27,6 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(newServerCommand(logger))
 	root.AddCommand(newControllerManagerCommand(logger))
-	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand(), newJoinCommand())
+	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand(), newJoinCommand(), newInitCommand(logger))
 	return root
 }

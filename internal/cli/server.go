@@ -7,6 +7,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kastle-dev/kastle/internal/admission"
 	"github.com/kastle-dev/kastle/internal/apiserver"
@@ -28,7 +29,15 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 			return apiserver.Run(ctx, cfg, nil)
 		},
 	}
-	f := cmd.Flags()
+	addServerFlags(cmd.Flags(), &cfg, ctrl)
+	_ = cmd.MarkFlagRequired("data-dir")
+	return cmd
+}
+
+// addServerFlags binds kube-apiserver's flags (and the in-process
+// controller manager's) to cfg; `kastle server` and `kastle init` share
+// them.
+func addServerFlags(f *pflag.FlagSet, cfg *apiserver.Config, ctrl *controllerFlags) {
 	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the PKI, kubeconfigs and the embedded etcd (required)")
 	f.IntVar(&cfg.SecurePort, "secure-port", cfg.SecurePort, "HTTPS port; 0 picks a free port")
 	f.StringVar(&cfg.BindAddress, "bind-address", cfg.BindAddress, "IP address to serve on")
@@ -76,6 +85,4 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.DurationVar(&cfg.CertificateValidity, "certificate-validity-period", 0, "lifetime of the control plane's leaf certificates (default one year); they are renewed at 70-90 % of it")
 	f.BoolVar(&cfg.RunControllers, "run-controllers", cfg.RunControllers, "run the controller manager in-process (turn off when `kastle controller-manager` runs them)")
 	ctrl.add(f, &cfg.Controllers, " (default: the cluster CA, pki/ca.crt and pki/ca.key)")
-	_ = cmd.MarkFlagRequired("data-dir")
-	return cmd
 }

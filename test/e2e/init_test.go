@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+var joinLine = regexp.MustCompile(`kastle join (\S+) --token (\S+) --discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})`)
+
+// TestInitThenJoin: `kastle init` runs kubeadm's phases with their progress
+// lines, serves, and prints a join command with which `kastle join`
+// discovers the cluster; the init node is a labelled, tainted control
+// plane, the configuration and a token are stored.
+func TestInitThenJoin(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "cp")
+	p := startProcess(t, "init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", "cp1", "--token-ttl", "1h")
+	var m []string
+	eventually(t, 60*time.Second, func() string {
+		if m = joinLine.FindStringSubmatch(p.log.String()); m == nil {
+			return "no join command yet:\n" + p.log.tail(2000)
+		}
+		return ""
+	})
+	out := p.log.String()
+	for _, phase := range []string{"[preflight]", "[certs]", "[kubeconfig] Writing \"super-admin.conf\"", "[kubeconfig] Writing \"kubelet.conf\"",
+		"[control-plane]", "[upload-config]", "[mark-control-plane]", "[bootstrap-token]", "initialized successfully"} {
+		if !strings.Contains(out, phase) {
+			t.Errorf("init output lacks %q", phase)
+		}
+	}
+	s := &server{dataDir: data, url: "https://" + m[1], kubeconfig: filepath.Join(data, "admin.conf"), cacheDir: filepath.Join(dir, "cache")}
+	labels := s.mustKubectl(t, "get", "node", "cp1", "-o", "jsonpath={.metadata.labels} {.spec.taints}")
+	mustContain(t, labels, "node-role.kubernetes.io/control-plane", "NoSchedule")
+	s.mustKubectl(t, "get", "configmap", "-n", "kube-system", "kastle-config")
+	mustContain(t, kastleCmd(t, "token", "list", "--data-dir", data).stdout, m[2], "system:bootstrappers:kubeadm:default-node-token")
+	for _, f := range []string{"admin.conf", "super-admin.conf", "controller-manager.conf", "kubelet.conf", "pki/ca.crt", "pki/apiserver-kubelet-client.crt", "pki/sa.key"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("init did not write %s: %v", f, err)
+		}
+	}
+	// The printed join command discovers the cluster.
+	eventually(t, 10*time.Second, func() string {
+		r := kastleCmd(t, "join", m[1], "--token", m[2], "--discovery-token-ca-cert-hash", m[3], "--data-dir", filepath.Join(dir, "node"), "--skip-phases", "kubelet-start")
+		if r.code != 0 {
+			return r.String()
+		}
+		return ""
+	})
+
+	// Pre-flight refuses a foreign data directory and a busy port, each
+	// named, unless ignored.
+	foreign := filepath.Join(dir, "foreign")
+	_ = os.MkdirAll(foreign, 0o700)
+	_ = os.WriteFile(filepath.Join(foreign, "notes.txt"), []byte("mine"), 0o600)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	r := kastleCmd(t, "init", "phase", "preflight", "--data-dir", foreign, "--secure-port", busy)
+	if r.code == 0 || !strings.Contains(r.stderr, "[ERROR Port-"+busy+"]") || !strings.Contains(r.stderr, "[ERROR DirAvailable") {
+		t.Errorf("preflight: %s", r)
+	}
+	r = kastleCmd(t, "init", "phase", "preflight", "--data-dir", foreign, "--secure-port", busy, "--ignore-preflight-errors", "all")
+	if r.code != 0 || !strings.Contains(r.stdout, "[WARNING Port-"+busy+"]") {
+		t.Errorf("preflight with ignored errors: %s", r)
+	}
+	// The offline phases run alone.
+	alone := filepath.Join(dir, "alone")
+	if r := kastleCmd(t, "init", "phase", "certs", "--data-dir", alone, "--secure-port", "6443"); r.code != 0 {
+		t.Fatalf("phase certs: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(alone, "pki", "apiserver.crt")); err != nil {
+		t.Errorf("phase certs wrote no apiserver.crt: %v", err)
+	}
+}
