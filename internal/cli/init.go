@@ -72,8 +72,12 @@ func newInitCommand(logger func() *slog.Logger) *cobra.Command {
 					return err
 				}
 			}
-			fmt.Fprintf(cfg.Out, "\nYour kastle control-plane has initialized successfully!\n\nTo start using your cluster:\n\n  export KUBECONFIG=%s/admin.conf\n\n"+
-				"Then you can join any number of nodes by running the following on each:\n\n%s\n\n", cfg.Server.DataDir, st.JoinCommand())
+			fmt.Fprintf(cfg.Out, "\nYour kastle control-plane has initialized successfully!\n\nTo start using your cluster:\n\n  export KUBECONFIG=%s/admin.conf\n\n", cfg.Server.DataDir)
+			if cp := st.ControlPlaneJoinCommand(); cp != "" {
+				fmt.Fprintf(cfg.Out, "You can now join any number of control-plane nodes by running the following on each (the certificate key expires in %s):\n\n%s\n\n",
+					cfg.CertificateKeyTTL, cp)
+			}
+			fmt.Fprintf(cfg.Out, "Then you can join any number of nodes by running the following on each:\n\n%s\n\n", st.JoinCommand())
 			return <-done
 		},
 	}
@@ -89,6 +93,9 @@ func addInitFlags(cmd *cobra.Command, cfg *cluster.InitConfig) {
 	f.StringVar(&cfg.ControlPlaneEndpoint, "control-plane-endpoint", "", "host:port nodes reach the API server at (default: bind address and secure port)")
 	f.StringVar(&cfg.Token, "token", "", "the bootstrap token to create (default: a random one)")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of the bootstrap token (0: forever)")
+	f.BoolVar(&cfg.UploadCerts, "upload-certs", false, "store the shared CA, service-account and etcd client keys, encrypted, for `kastle join --control-plane`")
+	f.StringVar(&cfg.CertificateKey, "certificate-key", "", "AES-256 key (64 hex digits) encrypting the uploaded keys (default: a random one, printed)")
+	f.DurationVar(&cfg.CertificateKeyTTL, "certificate-key-ttl", cluster.DefaultCertsTTL, "how long the uploaded keys stay")
 	f.StringSliceVar(&cfg.IgnorePreflightErrors, "ignore-preflight-errors", nil, "checks whose errors only warn, e.g. Port-6443 or all")
 }
 

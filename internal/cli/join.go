@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
@@ -22,6 +25,9 @@ import (
 type joinFlags struct {
 	token, discoveryFile, dataDir, nodeName, nodeIP string
 	pins, skipPhases                                []string
+	controlPlane                                    bool
+	certificateKey, advertiseAddress                string
+	bindPort                                        int
 	unsafeSkipCA                                    bool
 	port                                            int
 	timeout                                         time.Duration
@@ -66,6 +72,9 @@ func newJoinCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "[kubelet-start] Writing the bootstrap kubeconfig to %q\n", path)
+			if f.controlPlane {
+				return joinControlPlane(cmd, f, path)
+			}
 			if slices.Contains(f.skipPhases, "kubelet-start") {
 				fmt.Fprintln(out, "[kubelet-start] Skipped: start the node agent with `kastle agent --data-dir "+f.dataDir+"`")
 				return nil
@@ -83,6 +92,10 @@ func newJoinCommand() *cobra.Command {
 	fl.StringVar(&f.nodeIP, "node-ip", "127.0.0.1", "the node's IP: its agent serves there")
 	fl.IntVar(&f.port, "port", 10250, "the agent's HTTPS port (0: a free one)")
 	fl.StringSliceVar(&f.skipPhases, "skip-phases", nil, "phases to skip: kubelet-start (write bootstrap-kubelet.conf only, for a service manager to start the agent)")
+	fl.BoolVar(&f.controlPlane, "control-plane", false, "join as another control plane (needs --certificate-key): download the shared keys and run an API server")
+	fl.StringVar(&f.certificateKey, "certificate-key", "", "the key `kastle init --upload-certs` printed")
+	fl.StringVar(&f.advertiseAddress, "apiserver-advertise-address", "", "the IP this control plane's API server serves on (default: --node-ip)")
+	fl.IntVar(&f.bindPort, "apiserver-bind-port", 6443, "this control plane's API server port")
 	fl.DurationVar(&f.timeout, "discovery-timeout", 5*time.Minute, "how long to keep trying discovery")
 	return cmd
 }
@@ -153,4 +166,57 @@ func startAgent(cmd *cobra.Command, f joinFlags) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), "[kubelet-start] Starting the node agent: TLS bootstrap follows")
 	return syscall.Exec(self, args, os.Environ())
+}
+
+// joinControlPlane downloads the shared keys with the bootstrap
+// credentials and becomes another API server on the same etcd.
+func joinControlPlane(cmd *cobra.Command, f joinFlags, bootstrapConf string) error {
+	out := cmd.OutOrStdout()
+	if f.certificateKey == "" {
+		return errors.New("--control-plane needs --certificate-key")
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", bootstrapConf)
+	if err != nil {
+		return err
+	}
+	cs, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	stored, err := cluster.ReadStoredConfig(cmd.Context(), cs)
+	if err != nil {
+		return err
+	}
+	etcdCA, etcdCert, etcdKey, err := cluster.DownloadCerts(cmd.Context(), cs, f.dataDir, f.certificateKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "[download-certs] Downloading the certificates in Secret \"kastle-certs\" in the \"kube-system\" Namespace")
+	addr := f.advertiseAddress
+	if addr == "" {
+		addr = f.nodeIP
+	}
+	args := []string{"server", "--data-dir", f.dataDir, "--bind-address", addr, "--secure-port", fmt.Sprint(f.bindPort)}
+	if host, _, err := net.SplitHostPort(stored.ControlPlaneEndpoint); err == nil {
+		args = append(args, "--apiserver-cert-extra-sans", host)
+	}
+	if len(stored.EtcdServers) == 0 {
+		return errors.New("[control-plane-join] the cluster uses an embedded etcd: another control plane needs an external etcd cluster (kastle init --etcd-servers)")
+	}
+	args = append(args, "--etcd-servers", strings.Join(stored.EtcdServers, ","))
+	if stored.EtcdPrefix != "" {
+		args = append(args, "--etcd-prefix", stored.EtcdPrefix)
+	}
+	if etcdCA != "" {
+		args = append(args, "--etcd-cafile", etcdCA, "--etcd-certfile", etcdCert, "--etcd-keyfile", etcdKey)
+	}
+	if stored.ServiceAccountIssuer != "" {
+		args = append(args, "--service-account-issuer", stored.ServiceAccountIssuer)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "[control-plane-join] Starting an API server on %s:%d with the shared keys\n", addr, f.bindPort)
+	return syscall.Exec(self, append([]string{self}, args...), os.Environ())
 }

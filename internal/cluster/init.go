@@ -43,6 +43,12 @@ type InitConfig struct {
 	// TokenTTL its lifetime.
 	Token    string        `json:"-"`
 	TokenTTL time.Duration `json:"tokenTTL"`
+	// UploadCerts stores the shared keys, encrypted with CertificateKey
+	// (default: a random one), for CertificateKeyTTL, so that other
+	// control planes can join with --control-plane --certificate-key.
+	UploadCerts       bool          `json:"-"`
+	CertificateKey    string        `json:"-"`
+	CertificateKeyTTL time.Duration `json:"-"`
 	// IgnorePreflightErrors names checks whose failure only warns
 	// ("all" for every one).
 	IgnorePreflightErrors []string `json:"-"`
@@ -76,6 +82,7 @@ func InitPhases() []Phase {
 		{Name: "certs", Help: "Create or check the CA and every certificate (kubeadm's layout)", Run: certsPhase},
 		{Name: "kubeconfig", Help: "Write admin.conf, super-admin.conf, controller-manager.conf and kubelet.conf", Run: kubeconfigPhase},
 		{Name: "upload-config", Help: "Store the init configuration as kube-system/kastle-config", Online: true, Run: uploadConfig},
+		{Name: "upload-certs", Help: "With --upload-certs: store the shared keys encrypted under the certificate key, for joining control planes", Online: true, Run: uploadCertsPhase},
 		{Name: "mark-control-plane", Help: "Label and taint this node as a control-plane node", Online: true, Run: markControlPlane},
 		{Name: "bootstrap-token", Help: "Create a bootstrap token, its RBAC rules and the signed cluster-info", Online: true, Run: bootstrapTokenPhase},
 	}
@@ -275,7 +282,7 @@ func uploadConfig(ctx context.Context, s *InitState) error {
 	if err != nil {
 		return err
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kastle-config", Namespace: metav1.NamespaceSystem},
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: ConfigMapName, Namespace: metav1.NamespaceSystem},
 		Data: map[string]string{"InitConfiguration": string(data)}}
 	if err := createOrUpdateConfigMap(ctx, s.client, cm); err != nil {
 		return fmt.Errorf("[upload-config] %w", err)
@@ -395,4 +402,34 @@ func bootstrapTokenPhase(ctx context.Context, s *InitState) error {
 // JoinCommand is what nodes run to join.
 func (s *InitState) JoinCommand() string {
 	return fmt.Sprintf("kastle join %s --token %s --discovery-token-ca-cert-hash %s", s.cfg.ControlPlaneEndpoint, s.token, s.caPin)
+}
+
+// ControlPlaneJoinCommand is what further control planes run to join, ""
+// unless the certificates were uploaded.
+func (s *InitState) ControlPlaneJoinCommand() string {
+	if !s.cfg.UploadCerts || s.cfg.CertificateKey == "" {
+		return ""
+	}
+	return s.JoinCommand() + " --control-plane --certificate-key " + s.cfg.CertificateKey
+}
+
+func uploadCertsPhase(ctx context.Context, s *InitState) error {
+	if !s.cfg.UploadCerts {
+		s.printf("[upload-certs] Skipping phase. Please see --upload-certs")
+		return nil
+	}
+	if s.cfg.CertificateKey == "" {
+		k, err := GenerateCertificateKey()
+		if err != nil {
+			return err
+		}
+		s.cfg.CertificateKey = k
+	}
+	srv := s.cfg.Server
+	if err := UploadCerts(ctx, s.client, srv.DataDir, srv.EtcdCAFile, srv.EtcdCertFile, srv.EtcdKeyFile, s.cfg.CertificateKey, s.cfg.CertificateKeyTTL); err != nil {
+		return err
+	}
+	s.printf("[upload-certs] Storing the certificates in Secret %q in the %q Namespace", CertsSecretName, metav1.NamespaceSystem)
+	s.printf("[upload-certs] Using certificate key:\n%s", s.cfg.CertificateKey)
+	return nil
 }
