@@ -24,7 +24,7 @@ import (
 
 // certClient returns a client-go client for s authenticated by a client
 // certificate for cn in orgs, issued by the server's own CA.
-func (s *server) certClient(t *testing.T, cn string, orgs ...string) *kubernetes.Clientset {
+func (s *server) certClient(t testing.TB, cn string, orgs ...string) *kubernetes.Clientset {
 	t.Helper()
 	caPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
 	if err != nil {
