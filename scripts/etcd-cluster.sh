@@ -5,6 +5,7 @@
 # certificates, client certificates required).
 #
 #   scripts/etcd-cluster.sh start DIR [MEMBERS] [BASE_PORT]   # prints the --etcd-* flags for kastle
+#   scripts/etcd-cluster.sh flags DIR                         # the --etcd-* flags again
 #   scripts/etcd-cluster.sh stop DIR
 #   scripts/etcd-cluster.sh kill-member DIR N                  # SIGKILL one member
 #
@@ -55,13 +56,16 @@ start)
   # Wait until the cluster answers (a quorum has formed).
   for _ in $(seq 1 100); do
     if curl -sf "http://127.0.0.1:$((base + 21))/health" | grep -q '"health":"true"'; then
-      echo "--etcd-servers=$endpoints --etcd-cafile=$dir/pki/etcd/ca.crt --etcd-certfile=$dir/pki/apiserver-etcd-client.crt --etcd-keyfile=$dir/pki/apiserver-etcd-client.key"
+      echo "--etcd-servers=$endpoints --etcd-cafile=$dir/pki/etcd/ca.crt --etcd-certfile=$dir/pki/apiserver-etcd-client.crt --etcd-keyfile=$dir/pki/apiserver-etcd-client.key" | tee "$dir/flags"
       exit 0
     fi
     sleep 0.2
   done
   echo "etcd cluster did not become healthy; logs in $dir/member-*.log" >&2
   exit 1
+  ;;
+flags)
+  cat "$dir/flags"
   ;;
 stop)
   for p in "$dir"/member-*.pid; do
