@@ -58,7 +58,7 @@ func (c *clusterAccess) config() (*rest.Config, error) {
 
 func newCertsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "certs", Short: "Inspect, list and revoke the cluster's certificates (as kubeadm certs)"}
-	cmd.AddCommand(newCertsCheckExpirationCommand(), newCertsListCommand(), newCertsRevokeCommand(), newCertsRenewCommand(), newCertsEtcdClusterCommand())
+	cmd.AddCommand(newCertsCheckExpirationCommand(), newCertsListCommand(), newCertsRevokeCommand(), newCertsRenewCommand(), newCertsEtcdClusterCommand(), newCertsGenerateCSRCommand())
 	return cmd
 }
 

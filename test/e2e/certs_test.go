@@ -154,3 +154,28 @@ func TestCertsCheckExpiration(t *testing.T) {
 		}
 	}
 }
+
+// TestCertsGenerateCSR: keys and CSRs for an external CA, checked by
+// openssl; existing keys are never overwritten.
+func TestCertsGenerateCSR(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "ext")
+	r := kastleCmd(t, "certs", "generate-csr", "--data-dir", dir, "--apiserver-cert-extra-sans", "api.example.com")
+	if r.code != 0 {
+		t.Fatalf("generate-csr: %s", r)
+	}
+	mustContain(t, r.stdout, "apiserver.csr", "admin.conf.csr", "controller-manager.conf.csr", "apiserver-kubelet-client.csr")
+	v := run(t, runOpts{}, env.openssl, "req", "-in", filepath.Join(dir, "pki", "apiserver.csr"), "-noout", "-verify", "-text")
+	if v.code != 0 {
+		t.Fatalf("openssl req -verify: %s", v)
+	}
+	mustContain(t, v.combined(), "verify OK", "CN = kube-apiserver", "DNS:api.example.com", "IP Address:127.0.0.1")
+	adm := run(t, runOpts{}, env.openssl, "req", "-in", filepath.Join(dir, "admin.conf.csr"), "-noout", "-subject")
+	mustContain(t, adm.stdout, "O = system:masters", "CN = kubernetes-admin")
+	if info, err := os.Stat(filepath.Join(dir, "pki", "apiserver.key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("apiserver.key: %v %v", err, info)
+	}
+	if r := kastleCmd(t, "certs", "generate-csr", "--data-dir", dir); r.code == 0 || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("second run overwrote keys: %s", r)
+	}
+}
