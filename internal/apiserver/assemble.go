@@ -34,7 +34,6 @@ import (
 	saauth "github.com/kastle-dev/kastle/internal/auth/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
-	"github.com/kastle-dev/kastle/internal/controllers/rootca"
 	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/storage"
@@ -454,41 +453,22 @@ func (s *server) startNamespaceController(ctx context.Context) {
 	go c.Run(ctx)
 }
 
-// startNamespaceDefaults keeps in every active namespace what workloads
-// expect there: the "default" ServiceAccount and the kube-root-ca.crt
-// ConfigMap with the cluster CA.
-func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error {
+// startLegacyTokens fills kubernetes.io/service-account-token Secrets
+// with tokens signed by this server's issuer, and refills an account's
+// Secrets when the account changes. (The default ServiceAccount and the
+// kube-root-ca.crt ConfigMap of each namespace come from the controller
+// manager.)
+func (s *server) startLegacyTokens(ctx context.Context, caPEM string) error {
 	ctx = request.WithUser(ctx, systemUser)
-	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
 	saStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "serviceaccounts"))
-	cmStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "configmaps"))
-	ensure := func(ns *corev1.Namespace) {
-		if err := serviceaccount.Ensure(ctx, saStore, ns); err != nil {
-			s.log.Warn("default service account", "namespace", ns.Name, "err", err)
-		}
-		if err := rootca.Ensure(ctx, cmStore, ns, caPEM); err != nil {
-			s.log.Warn("publishing the root CA", "namespace", ns.Name, "err", err)
-		}
-	}
-	byName := func(name string) {
-		if o, err := nsStore.Get(ctx, "", name, ""); err == nil {
-			ensure(o.(*corev1.Namespace))
-		}
-	}
-	nothing := func(kruntime.Object) {}
-	if err := s.feed(ctx, nsStore.Resource, func(o kruntime.Object) { ensure(o.(*corev1.Namespace)) }, nothing, nil); err != nil {
-		return err
-	}
 	secStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "secrets"))
 	fill := func(sec *corev1.Secret) {
 		if err := serviceaccount.FillLegacyToken(ctx, secStore, saStore, s.reviews.auth.issuer, caPEM, sec); err != nil {
 			s.log.Warn("legacy service-account token", "secret", sec.Name, "err", err)
 		}
 	}
+	nothing := func(kruntime.Object) {}
 	if err := s.feed(ctx, saStore.Resource, nothing, func(o kruntime.Object) {
-		if ns, ok := serviceaccount.IsDefault(o); ok {
-			byName(ns)
-		}
 		// The account's legacy token Secrets go with it.
 		sa := o.(*corev1.ServiceAccount)
 		l, err := secStore.List(ctx, sa.Namespace, &metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
@@ -501,14 +481,6 @@ func (s *server) startNamespaceDefaults(ctx context.Context, caPEM string) error
 			}
 		}
 	}, nil); err != nil {
-		return err
-	}
-	republish := func(o kruntime.Object) {
-		if ns, ok := rootca.IsPublished(o); ok {
-			byName(ns)
-		}
-	}
-	if err := s.feed(ctx, cmStore.Resource, republish, republish, nil); err != nil {
 		return err
 	}
 	return s.feed(ctx, secStore.Resource, func(o kruntime.Object) { fill(o.(*corev1.Secret)) }, nothing, nil)

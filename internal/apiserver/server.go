@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -292,7 +293,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	srv.recordCertificates(ctx, own)
 	srv.startNamespaceController(ctrlCtx)
-	if err := srv.startNamespaceDefaults(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
+	if err := srv.startLegacyTokens(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
 		return err
 	}
 	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
@@ -448,6 +449,16 @@ func startControllerManager(ctx context.Context, cfg Config, path string, p *pki
 	mc.Client, mc.Log = rc, log.With("component", "controller-manager")
 	if mc.Signing.Default == (csrsigning.CAFiles{}) && p.CA.Key != nil {
 		mc.Signing.Default = csrsigning.CAFiles{CertFile: p.CAFile, KeyFile: p.CAKeyFile}
+	}
+	if mc.RootCAFile == "" {
+		mc.RootCAFile = p.CAFile
+	}
+	if mc.Identity == "" {
+		// Stable across restarts of this server: a restarted server takes
+		// its own lease back at once instead of waiting for it to expire.
+		host, _ := os.Hostname()
+		sum := sha256.Sum256([]byte(cfg.DataDir + "|" + cfg.BindAddress))
+		mc.Identity = fmt.Sprintf("%s_%x", host, sum[:6])
 	}
 	go func() {
 		if err := manager.Run(ctx, mc); err != nil {

@@ -43,6 +43,7 @@ func (c *controllerFlags) add(f *pflag.FlagSet, cfg *manager.Config, signingDefa
 	f.DurationVar(&cfg.Signing.Duration, "cluster-signing-duration", cfg.Signing.Duration, "maximum lifetime of signed certificates (spec.expirationSeconds may ask for less)")
 	f.BoolVar(&cfg.ApproveKubeletServing, "approve-kubelet-serving", false, "approve kubelet serving CSRs whose every SAN is an address of the requesting Node (off: a person approves them)")
 	f.DurationVar(&cfg.CleanerInterval, "csr-cleaner-interval", time.Minute, "how often stale CSRs are looked for")
+	f.StringVar(&cfg.RootCAFile, "root-ca-file", "", "CA bundle published to every namespace as kube-root-ca.crt"+signingDefault)
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may stay silent before it is marked Ready=Unknown")
 	f.DurationVar(&cfg.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node heartbeats are checked")
 	cfg.LeaderElect = true

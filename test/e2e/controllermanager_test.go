@@ -67,6 +67,7 @@ func TestControllerManagerFailover(t *testing.T) {
 	args := []string{"controller-manager", "--kubeconfig", filepath.Join(s.dataDir, "controller-manager.conf"),
 		"--cluster-signing-cert-file", filepath.Join(s.dataDir, "pki", "ca.crt"),
 		"--cluster-signing-key-file", filepath.Join(s.dataDir, "pki", "ca.key"),
+		"--root-ca-file", filepath.Join(s.dataDir, "pki", "ca.crt"),
 		"--leader-elect-lease-duration", "4s", "--leader-elect-renew-deadline", "3s", "--leader-elect-retry-period", "500ms"}
 	managers := []*process{startProcess(t, args...), startProcess(t, args...)}
 
@@ -104,6 +105,17 @@ func TestControllerManagerFailover(t *testing.T) {
 	}
 	first := leader()
 	signed("before-failover")
+	// The namespace defaults come from the manager too.
+	s.mustKubectl(t, "create", "namespace", "cm-defaults")
+	eventually(t, 10*time.Second, func() string {
+		if r := s.kubectl(t, "get", "serviceaccount", "default", "-n", "cm-defaults"); r.code != 0 {
+			return "no default service account: " + r.stderr
+		}
+		if r := s.kubectl(t, "get", "configmap", "kube-root-ca.crt", "-n", "cm-defaults"); r.code != 0 {
+			return "no kube-root-ca.crt: " + r.stderr
+		}
+		return ""
+	})
 	start := time.Now()
 	managers[first].signal(syscall.SIGKILL)
 	<-managers[first].done

@@ -27,6 +27,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 	"github.com/kastle-dev/kastle/internal/controllers/nodelifecycle"
+	"github.com/kastle-dev/kastle/internal/controllers/nsdefaults"
 	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	ApproveKubeletServing bool
 	// CleanerInterval is how often csrcleaner looks (0: one minute).
 	CleanerInterval time.Duration
+	// RootCAFile is the CA bundle published to every namespace as
+	// kube-root-ca.crt (--root-ca-file); empty publishes none.
+	RootCAFile string
 	// NodeMonitorGracePeriod is how long a node may stay silent before it
 	// is marked Ready=Unknown; NodeMonitorPeriod how often nodes are
 	// checked (0: 40 s and 5 s).
@@ -216,10 +220,25 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	if err != nil {
 		return err
 	}
+	caPEM := ""
+	if cfg.RootCAFile != "" {
+		data, err := os.ReadFile(cfg.RootCAFile)
+		if err != nil {
+			return fmt.Errorf("--root-ca-file: %w", err)
+		}
+		caPEM = string(data)
+	}
+	rootCAs := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + nsdefaults.RootCAConfigMap }))
+	defaults, err := nsdefaults.New(client, factory.Core().V1().Namespaces(), factory.Core().V1().ServiceAccounts(),
+		rootCAs.Core().V1().ConfigMaps(), caPEM, cfg.Log.With("controller", "nsdefaults"))
+	if err != nil {
+		return err
+	}
 	nodeLeases := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(nodelifecycle.LeaseNamespace))
 	lifecycle := nodelifecycle.New(client, factory.Core().V1().Nodes(), nodeLeases.Coordination().V1().Leases(),
 		cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", "nodelifecycle"))
-	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases} {
+	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases, rootCAs} {
 		f.Start(ctx.Done())
 		defer f.Shutdown()
 	}
@@ -237,6 +256,7 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	run(func() { bsigner.Run(ctx) })
 	run(func() { tcleaner.Run(ctx) })
 	run(func() { lifecycle.Run(ctx) })
+	run(func() { defaults.Run(ctx, cfg.Workers) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

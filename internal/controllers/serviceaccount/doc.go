@@ -1,6 +1,6 @@
-// Package serviceaccount holds the service-account controllers: every
-// active namespace has a ServiceAccount named "default" (recreated if
-// deleted), and legacy token Secrets (type
-// kubernetes.io/service-account-token) get their token, ca.crt and
-// namespace filled in.
+// Package serviceaccount fills legacy token Secrets (type
+// kubernetes.io/service-account-token) with their token, ca.crt and
+// namespace, signed by the API server's service-account issuer. (Every
+// namespace's "default" ServiceAccount comes from internal/controllers/
+// nsdefaults in the controller manager.)
 package serviceaccount

@@ -212,6 +212,13 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("get", "list", "patch", "update"), legacy, "nodes"),
 			r(v("patch", "update"), legacy, "nodes/status"),
 		}, eventWrites()...)},
+		// The service account controller and the root CA publisher.
+		{name: "system:controller:service-account-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("create"), legacy, "serviceaccounts"),
+		}, eventWrites()...)},
+		{name: "system:controller:root-ca-cert-publisher", rules: append([]rbacv1.PolicyRule{
+			r(v("create", "update"), legacy, "configmaps"),
+		}, eventWrites()...)},
 		// The CSR approving, signing and cleaning controllers.
 		{name: "system:controller:certificate-controller", rules: append([]rbacv1.PolicyRule{
 			r(v("get", "list", "watch", "delete"), certificates, "certificatesigningrequests"),
@@ -325,6 +332,10 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			serviceAccount(NamespaceSystem, "certificate-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:node-controller", "system:controller:node-controller",
 			serviceAccount(NamespaceSystem, "node-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:service-account-controller", "system:controller:service-account-controller",
+			serviceAccount(NamespaceSystem, "service-account-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:root-ca-cert-publisher", "system:controller:root-ca-cert-publisher",
+			serviceAccount(NamespaceSystem, "root-ca-cert-publisher"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }
