@@ -56,6 +56,24 @@ func (c *clusterAccess) config() (*rest.Config, error) {
 	return rc, nil
 }
 
+// clientset is a typed client for the cluster.
+func (c *clusterAccess) clientset() (*kubernetes.Clientset, error) {
+	rc, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	return kubernetes.NewForConfig(rc)
+}
+
+// dynamic is a dynamic client for the cluster (IssuedCertificates).
+func (c *clusterAccess) dynamic() (dynamic.Interface, error) {
+	rc, err := c.config()
+	if err != nil {
+		return nil, err
+	}
+	return dynamic.NewForConfig(rc)
+}
+
 func newCertsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "certs", Short: "Inspect, list and revoke the cluster's certificates (as kubeadm certs)"}
 	cmd.AddCommand(newCertsCheckExpirationCommand(), newCertsListCommand(), newCertsRevokeCommand(), newCertsRenewCommand(), newCertsEtcdClusterCommand(), newCertsGenerateCSRCommand())
@@ -177,11 +195,7 @@ func newCertsListCommand() *cobra.Command {
 		Short: "List every certificate the cluster's CAs issued: who holds what, until when",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rc, err := access.config()
-			if err != nil {
-				return err
-			}
-			dyn, err := dynamic.NewForConfig(rc)
+			dyn, err := access.dynamic()
 			if err != nil {
 				return err
 			}

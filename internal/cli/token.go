@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -18,10 +15,10 @@ import (
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
+	"github.com/kastle-dev/kastle/internal/cluster"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -86,11 +83,7 @@ func newTokenCreateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rc, err := access.config()
-			if err != nil {
-				return err
-			}
-			cs, err := kubernetes.NewForConfig(rc)
+			cs, err := access.clientset()
 			if err != nil {
 				return err
 			}
@@ -103,6 +96,10 @@ func newTokenCreateCommand() *cobra.Command {
 			if !printJoin {
 				fmt.Fprintln(cmd.OutOrStdout(), tok)
 				return nil
+			}
+			rc, err := access.config()
+			if err != nil {
+				return err
 			}
 			join, err := joinCommand(rc, access, tok)
 			if err != nil {
@@ -144,13 +141,7 @@ func joinCommand(rc *rest.Config, access clusterAccess, tok bootstraptoken.Token
 	if err != nil {
 		return "", fmt.Errorf("the cluster CA: %w", err)
 	}
-	return fmt.Sprintf("kastle join %s --token %s --discovery-token-ca-cert-hash %s", u.Host, tok, caPin(certs[len(certs)-1])), nil
-}
-
-// caPin is kubeadm's CA pin: sha256 of the CA's SubjectPublicKeyInfo.
-func caPin(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	return fmt.Sprintf("kastle join %s --token %s --discovery-token-ca-cert-hash %s", u.Host, tok, cluster.Pin(certs[len(certs)-1])), nil
 }
 
 func newTokenListCommand() *cobra.Command {
@@ -160,11 +151,7 @@ func newTokenListCommand() *cobra.Command {
 		Short: "List bootstrap tokens",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			rc, err := access.config()
-			if err != nil {
-				return err
-			}
-			cs, err := kubernetes.NewForConfig(rc)
+			cs, err := access.clientset()
 			if err != nil {
 				return err
 			}
@@ -211,11 +198,7 @@ func newTokenDeleteCommand() *cobra.Command {
 		Short: "Delete bootstrap tokens",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rc, err := access.config()
-			if err != nil {
-				return err
-			}
-			cs, err := kubernetes.NewForConfig(rc)
+			cs, err := access.clientset()
 			if err != nil {
 				return err
 			}

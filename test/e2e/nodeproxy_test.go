@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -63,14 +61,7 @@ func TestNodeProxy(t *testing.T) {
 	s := env.shared
 	ctx := context.Background()
 	admin := s.clientset(t)
-	caPEM, _ := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
-	caKey, _ := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.key"))
-	certs, _ := pki.ParseCertsPEM(caPEM)
-	key, err := pki.ParseKeyPEM(caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &pki.CA{Cert: certs[0], Key: key}
+	ca := s.serverCA(t)
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
 	issue := func(ca *pki.CA, ip string) tls.Certificate {

@@ -22,9 +22,9 @@ import (
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
-// certClient returns a client-go client for s authenticated by a client
-// certificate for cn in orgs, issued by the server's own CA.
-func (s *server) certClient(t testing.TB, cn string, orgs ...string) *kubernetes.Clientset {
+// serverCA reads the cluster CA (certificate and key) of s's data
+// directory, to issue test identities from it.
+func (s *server) serverCA(t testing.TB) *pki.CA {
 	t.Helper()
 	caPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
 	if err != nil {
@@ -42,7 +42,15 @@ func (s *server) certClient(t testing.TB, cn string, orgs ...string) *kubernetes
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca := &pki.CA{Cert: certs[0], Key: key}
+	return &pki.CA{Cert: certs[0], Key: key}
+}
+
+// certClient returns a client-go client for s authenticated by a client
+// certificate for cn in orgs, issued by the server's own CA.
+func (s *server) certClient(t testing.TB, cn string, orgs ...string) *kubernetes.Clientset {
+	t.Helper()
+	ca := s.serverCA(t)
+	caPEM := pki.EncodeCertPEM(ca.Cert)
 	certPEM, clientKey, err := ca.IssueClientCert(cn, orgs, time.Hour)
 	if err != nil {
 		t.Fatal(err)

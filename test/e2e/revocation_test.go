@@ -34,20 +34,7 @@ func TestClientCertRevocation(t *testing.T) {
 	s := startServer(t, filepath.Join(dir, "data"), "--client-cert-revocation-file", revoked, "--basic-auth-file", passwords)
 
 	// Issue two client certificates from the server's CA.
-	caCert, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	caKey, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, _ := pki.ParseCertsPEM(caCert)
-	key, err := pki.ParseKeyPEM(caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &pki.CA{Cert: certs[0], Key: key}
+	ca := s.serverCA(t)
 	issue := func(name string) (adminFiles, *x509.Certificate) {
 		certPEM, keyPEM, err := ca.IssueClientCert(name, []string{"e2e"}, time.Hour)
 		if err != nil {
@@ -136,15 +123,8 @@ func TestClientCertRejections(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	s := env.shared
-	caCert, _ := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
-	caKey, _ := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.key"))
-	certs, _ := pki.ParseCertsPEM(caCert)
-	key, err := pki.ParseKeyPEM(caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &pki.CA{Cert: certs[0], Key: key}
-	foreign, _ := pki.NewSelfSignedCA(certs[0].Subject.CommonName, pki.ECDSAP256, time.Hour)
+	ca := s.serverCA(t)
+	foreign, _ := pki.NewSelfSignedCA(ca.Cert.Subject.CommonName, pki.ECDSAP256, time.Hour)
 	files := func(name string, certPEM, keyPEM []byte) *adminFiles {
 		f := &adminFiles{cert: filepath.Join(dir, name+".crt"), key: filepath.Join(dir, name+".key")}
 		_ = os.WriteFile(f.cert, certPEM, 0o600)
