@@ -41,7 +41,7 @@ func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir strin
 	log := s.log
 	a := &authentication{}
 	rev := revocations{recordRevocation{s}}
-	x := dynamicX509{files: files, revocation: &rev}
+	x := dynamicX509{files: files, revocation: &rev, cache: authn.NewChainCache(0)}
 	if cfg.ClientCertRevocationFile != "" {
 		cas, err := readCerts(files.caFile)
 		if err != nil {
@@ -136,11 +136,12 @@ func readCerts(path string) ([]*x509.Certificate, error) {
 type dynamicX509 struct {
 	files      *servingFiles
 	revocation authn.RevocationChecker // nil: no revocation list
+	cache      *authn.ChainCache       // verified chains, across requests
 }
 
 // Authenticate implements authn.Authenticator.
 func (d dynamicX509) Authenticate(r *http.Request) (*user.Info, bool, error) {
-	x := &authn.X509{Roots: d.files.Pool()}
+	x := &authn.X509{Roots: d.files.Pool(), Cache: d.cache}
 	if d.revocation != nil {
 		x.Revocation = d.revocation
 	}

@@ -57,6 +57,8 @@ type X509 struct {
 	// Revocation, if not nil, is asked about every verified chain
 	// (--client-cert-revocation-file; see RevocationList).
 	Revocation RevocationChecker
+	// Cache, if not nil, remembers verified chains across requests.
+	Cache *ChainCache
 }
 
 var _ Authenticator = (*X509)(nil)
@@ -78,12 +80,18 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	if a.Now != nil {
 		now = a.Now
 	}
-	chains, err := certs[0].Verify(x509.VerifyOptions{
-		Roots: a.Roots, Intermediates: inter, CurrentTime: now(),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
-	if err != nil {
-		return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
+	at := now()
+	chains, cached := a.Cache.lookup(certs, a.Roots, at)
+	if !cached {
+		var err error
+		chains, err = certs[0].Verify(x509.VerifyOptions{
+			Roots: a.Roots, Intermediates: inter, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
+		}
+		a.Cache.remember(certs, a.Roots, chains)
 	}
 	if a.Revocation != nil {
 		for _, chain := range chains {

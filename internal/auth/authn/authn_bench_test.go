@@ -29,6 +29,7 @@ func BenchmarkX509(b *testing.B) {
 	}{
 		{"plain", &X509{Roots: ca.pool()}},
 		{"with-crl", &X509{Roots: ca.pool(), Revocation: rev}},
+		{"cached", &X509{Roots: ca.pool(), Cache: NewChainCache(0)}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := tlsRequest(leaf)
