@@ -70,7 +70,7 @@ func TestKeyAlgorithmValidate(t *testing.T) {
 			t.Errorf("%q: %v", alg, err)
 		}
 	}
-	for _, alg := range []pki.KeyAlgorithm{"RSA-1024", "ecdsa-p256", "ED25519"} {
+	for _, alg := range []pki.KeyAlgorithm{"RSA-1024", "ecdsa-p256", "ed25519", "ECDSA-P521"} {
 		if err := alg.Validate(); err == nil {
 			t.Errorf("%q: want error", alg)
 		}
