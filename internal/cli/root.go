@@ -26,5 +26,6 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 		return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	}
 	root.AddCommand(newServerCommand(logger))
+	root.AddCommand(newCACommand(logger))
 	return root
 }

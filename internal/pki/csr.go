@@ -150,3 +150,9 @@ func LoadCA(certPEM, keyPEM, password []byte) (*CA, error) {
 	ca.Key = key
 	return ca, nil
 }
+
+// SelfSign issues a self-signed CA certificate for key as spec describes
+// (subject, validity, path length); spec.IsCA is implied.
+func SelfSign(key crypto.Signer, spec CertSpec) (*x509.Certificate, error) {
+	return selfSign(key, spec, time.Now())
+}
