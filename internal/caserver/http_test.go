@@ -62,9 +62,9 @@ func TestHTTPStatusCodes(t *testing.T) {
 	bad := pem.EncodeToMemory(blk)
 	tests := []struct {
 		name, method, path, ctype, user string
-		body                             []byte
-		code                             int
-		allow                            string
+		body                            []byte
+		code                            int
+		allow                           string
 	}{
 		{"ca.crt open", "GET", "/ca.crt", "", "", nil, 200, ""},
 		{"template open", "GET", "/csr-template", "", "", nil, 200, ""},
