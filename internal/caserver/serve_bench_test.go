@@ -161,7 +161,7 @@ func BenchmarkSignHTTPSmTLS(b *testing.B) {
 	for _, conc := range []int{1, 8, 32} {
 		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) {
 			tr := &http.Transport{
-				TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
+				TLSClientConfig:     &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 				MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc,
 				TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 keep-alive, like cfssl's
 			}

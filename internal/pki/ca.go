@@ -241,11 +241,11 @@ func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, err
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
+	cert, err := createCertificate(tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: issue %q: %w", spec.CommonName, err)
 	}
-	return x509.ParseCertificate(der)
+	return cert, nil
 }
 
 // IssueKeyPair generates a key of algorithm alg and issues spec for it.

@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/x509"
@@ -108,7 +109,7 @@ func (ca *CA) NewIntermediate(cn string, alg KeyAlgorithm, validity time.Duratio
 func (ca *CA) ChainPEM(cert *x509.Certificate) []byte {
 	out := EncodeCertPEM(cert)
 	for _, c := range append([]*x509.Certificate{ca.Cert}, ca.Chain...) {
-		if isSelfSigned(c) {
+		if isSelfIssued(c) {
 			break
 		}
 		out = append(out, EncodeCertPEM(c)...)
@@ -116,10 +117,11 @@ func (ca *CA) ChainPEM(cert *x509.Certificate) []byte {
 	return out
 }
 
-// isSelfSigned reports whether c is a root: issuer equals subject and its
-// own key verifies it.
-func isSelfSigned(c *x509.Certificate) bool {
-	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil
+// isSelfIssued reports whether c names itself as issuer, as a root does.
+// The signature is not checked: the chain is the CA's own, checked when
+// loaded, and this runs on every issue.
+func isSelfIssued(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject)
 }
 
 // LoadCA reads a CA from PEM: certPEM holds the CA certificate first, then
