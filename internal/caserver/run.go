@@ -188,9 +188,14 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
 	select {
 	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Requests are short: give them a moment, then close whatever is
+		// left (such as connections stuck before their TLS handshake).
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		return hs.Shutdown(sctx)
+		if err := hs.Shutdown(sctx); err != nil {
+			_ = hs.Close()
+		}
+		return nil
 	case err := <-errc:
 		return err
 	}
