@@ -1,6 +1,7 @@
 package caserver
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -68,11 +70,14 @@ func NewHTTPHandler(svc *Service, authn Authenticator) http.Handler {
 		"/revoke":       {http.MethodPost: h.revoke},
 		"/crl":          {http.MethodGet: h.crl},
 		"/ocsp":         {http.MethodPost: h.ocsp},
+		"/ocsp/":        {http.MethodGet: h.ocspGet},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		path := r.URL.Path
-		if strings.HasPrefix(path, "/certs/") {
-			path = "/certs/"
+		for _, prefix := range []string{"/certs/", "/ocsp/"} {
+			if strings.HasPrefix(path, prefix) {
+				path = prefix
+			}
 		}
 		rt, ok := routes[path]
 		if !ok {
@@ -282,6 +287,32 @@ func (h *httpAPI) ocsp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp, err := h.svc.OCSP(body)
+	if err != nil {
+		h.svc.Logger.Error("OCSP", "err", err)
+		writeServiceError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", ContentTypeOCSPRes)
+	_, _ = w.Write(resp)
+}
+
+// ocspGet answers RFC 6960 appendix A.1's GET form: the DER request,
+// base64 and URL-encoded, as the last path segment.
+func (h *httpAPI) ocspGet(w http.ResponseWriter, r *http.Request) {
+	enc := strings.TrimPrefix(r.URL.EscapedPath(), "/ocsp/")
+	if unescaped, err := url.PathUnescape(enc); err == nil {
+		enc = unescaped
+	}
+	if len(enc) > MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("OCSP request larger than %d bytes", MaxBodyBytes))
+		return
+	}
+	der, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "OCSP GET: the path is not a base64 request: "+err.Error())
+		return
+	}
+	resp, err := h.svc.OCSP(der)
 	if err != nil {
 		h.svc.Logger.Error("OCSP", "err", err)
 		writeServiceError(w, err)

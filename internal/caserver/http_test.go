@@ -2,11 +2,13 @@ package caserver
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,6 +216,14 @@ func TestHTTPFlows(t *testing.T) {
 	resp, err := ocsp.ParseResponseForCert(rec.Body.Bytes(), alice, svc.CA.Cert)
 	if err != nil || resp.Status != ocsp.Revoked || resp.RevocationReason != 1 {
 		t.Fatalf("OCSP: %+v %v", resp, err)
+	}
+	rec = do(h, "GET", "/ocsp/"+url.PathEscape(base64.StdEncoding.EncodeToString(req)), "", "", nil)
+	resp, err = ocsp.ParseResponseForCert(rec.Body.Bytes(), alice, svc.CA.Cert)
+	if err != nil || resp.Status != ocsp.Revoked {
+		t.Fatalf("OCSP GET: %d %+v %v", rec.Code, resp, err)
+	}
+	if rec = do(h, "GET", "/ocsp/!!!", "", "", nil); rec.Code != 400 {
+		t.Fatalf("OCSP GET junk: %d", rec.Code)
 	}
 }
 

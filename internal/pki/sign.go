@@ -27,12 +27,16 @@ type tbsCapture struct {
 	opts crypto.SignerOpts
 }
 
+// Public returns the real signer's public key, which selects the
+// signature algorithm written into the TBS.
 func (c *tbsCapture) Public() crypto.PublicKey { return c.pub }
 
+// Sign is never used: x509 prefers SignMessage.
 func (c *tbsCapture) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, errors.New("pki: tbsCapture needs SignMessage")
 }
 
+// SignMessage records the TBS and the options and aborts the creation.
 func (c *tbsCapture) SignMessage(_ io.Reader, msg []byte, opts crypto.SignerOpts) ([]byte, error) {
 	c.tbs, c.opts = append([]byte(nil), msg...), opts
 	return nil, errTBSCaptured
