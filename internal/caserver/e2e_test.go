@@ -381,6 +381,7 @@ func tokenSetup(t *testing.T) (tokenFile, policyFile string) {
     profiles: [server, client, peer]
     commonNames: ["ci-*", "www.tsinghua.edu.cn"]
     sans: ["*.example.com", "localhost", "127.0.0.1", "ex@example.com"]
+    organizations: ["Qinghua"]
     maxLifetime: 48h
 `), 0o600)
 	return tokenFile, policyFile

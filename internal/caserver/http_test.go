@@ -2,6 +2,10 @@ package caserver
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -85,6 +89,7 @@ func TestHTTPStatusCodes(t *testing.T) {
 		{"bad IP", "POST", "/csr", ContentTypeJSON, "client-admin", []byte(`{"SubjectCommonName":"a","IPAddresses":["1.2.3"]}`), 400, ""},
 		{"street address", "POST", "/csr", ContentTypeJSON, "client-admin", []byte(`{"SubjectCommonName":"a","SubjectStreetAddress":["x"]}`), 400, ""},
 		{"unknown profile", "POST", "/csr?profile=nope", ContentTypePKCS10, "client-admin", good, 400, ""},
+		{"weak RSA key", "POST", "/csr", ContentTypePKCS10, "client-admin", weakCSR(t), 400, ""},
 		{"signed", "POST", "/csr", ContentTypePKCS10, "client-admin", good, 201, ""},
 		{"cert no credentials", "GET", "/certs/1", "", "", nil, 401, ""},
 		{"cert not found", "GET", "/certs/1", "", "client-admin", nil, 404, ""},
@@ -266,4 +271,18 @@ func TestTokens(t *testing.T) {
 			t.Errorf("%q: error %v, want %q", doc, err, want)
 		}
 	}
+}
+
+// weakCSR is a valid CSR for a 1024-bit RSA key.
+func weakCSR(t *testing.T) []byte {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "weak"}}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 }

@@ -42,6 +42,10 @@ type Rule struct {
 	// SANs are glob patterns every requested SAN must match (DNS names and
 	// emails case-insensitively, IPs in their text form, URIs whole).
 	SANs []string `json:"sans"`
+	// Organizations are glob patterns every requested O must match; empty
+	// means none may be asked for. O is a group to Kubernetes (system:masters),
+	// so it is an identity like the CN, not decoration.
+	Organizations []string `json:"organizations,omitempty"`
 	// MaxLifetime caps the validity, e.g. "24h"; empty means the profile's.
 	MaxLifetime string `json:"maxLifetime,omitempty"`
 	// Revoke lets the identity revoke certificates others requested; anyone
@@ -64,7 +68,7 @@ type policyFile struct {
 func DefaultPolicy() *Policy {
 	return &Policy{
 		Identities: map[string]Rule{AdminIdentity: {Profiles: []string{"*"}, CommonNames: []string{"*"},
-			SANs: []string{"*"}, Revoke: true}},
+			SANs: []string{"*"}, Organizations: []string{"*"}, Revoke: true}},
 		Profiles: pki.Profiles(),
 	}
 }
@@ -171,6 +175,12 @@ func (p *Policy) Authorize(identity, profile string, spec pki.CertSpec) (pki.Cer
 	if !matchAny(r.CommonNames, spec.CommonName, false) {
 		return pki.CertSpec{}, &PolicyError{Denied: true, Msg: fmt.Sprintf("identity %q may not request common name %q",
 			identity, spec.CommonName)}
+	}
+	for _, o := range spec.Organization {
+		if !matchAny(r.Organizations, o, false) {
+			return pki.CertSpec{}, &PolicyError{Denied: true, Msg: fmt.Sprintf("identity %q may not request organization %q",
+				identity, o)}
+		}
 	}
 	for _, san := range sanStrings(spec) {
 		kind, v, _ := strings.Cut(san, ":")

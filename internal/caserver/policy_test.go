@@ -47,6 +47,7 @@ identities:
     profiles: [client, short]
     commonNames: ["ci-*"]
     sans: []
+    organizations: ["ci-group"]
 signing:
   profiles:
     short:
@@ -90,6 +91,9 @@ func TestAuthorize(t *testing.T) {
 		{"unknown identity", "mallory", "client", spec("ci-1"), "denied", 0},
 		{"unknown profile", "ci", "nope", spec("ci-1"), "unknown profile", 0},
 		{"default profile", "ci", "", spec("ci-1"), "denied", 0}, // peer is not in ci's list
+		{"allowed group", "ci", "client", withOrg(spec("ci-1"), "ci-group"), "", 365 * 24 * time.Hour},
+		{"escalating group", "ci", "client", withOrg(spec("ci-1"), "system:masters"), "denied", 0},
+		{"no groups allowed", "web-deployer", "server", withOrg(spec("a.web.example.com"), "x"), "denied", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,4 +146,10 @@ func TestParsePolicyErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withOrg adds organizations (Kubernetes groups) to a spec.
+func withOrg(s pki.CertSpec, orgs ...string) pki.CertSpec {
+	s.Organization = append(s.Organization, orgs...)
+	return s
 }

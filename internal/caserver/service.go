@@ -147,6 +147,9 @@ func (s *Service) SignCSR(identity, profile string, csrPEM []byte) (*Issued, err
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
 	}
+	if err := pki.CheckPublicKey(csr.PublicKey); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
+	}
 	spec := pki.SpecFromCSR(csr, pki.Profile{})
 	if len(csr.Subject.StreetAddress) > 0 || len(csr.Subject.PostalCode) > 0 || csr.Subject.SerialNumber != "" {
 		return nil, fmt.Errorf("%w: street address, postal code and subject serial number are not issued", ErrBadRequest)

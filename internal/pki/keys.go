@@ -271,3 +271,25 @@ func keyUsageFor(pub crypto.PublicKey) x509.KeyUsage {
 	}
 	return ku
 }
+
+// CheckPublicKey rejects public keys too weak or unusual to certify: RSA
+// below 2048 bits, ECDSA on curves other than P-256, P-384 and P-521, and
+// anything that is not RSA, ECDSA or Ed25519.
+func CheckPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("pki: RSA key of %d bits is too weak (at least 2048)", k.N.BitLen())
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return fmt.Errorf("pki: ECDSA curve %s not accepted (P-256, P-384, P-521)", k.Curve.Params().Name)
+		}
+	case ed25519.PublicKey:
+	default:
+		return fmt.Errorf("pki: public key type %T not accepted (RSA, ECDSA, Ed25519)", pub)
+	}
+	return nil
+}
