@@ -116,7 +116,7 @@ func (g *grpcService) GetKey(ctx context.Context, in *capb.FileIdentifer) (*capb
 	if id == "" {
 		return nil, grpcError(ErrUnauthenticated)
 	}
-	key, err := g.svc.TakeKey(strings.ToLower(in.GetId()), id)
+	key, err := g.svc.TakeKey(normalizeID(in.GetId()), id)
 	if err != nil {
 		return nil, grpcError(err)
 	}

@@ -184,6 +184,11 @@ func TestHTTPFlows(t *testing.T) {
 	if !publicKeyEqual(c2[0].PublicKey, key.Public()) {
 		t.Fatal("returned key does not match the certificate")
 	}
+	// openssl's spelling of the serial finds it too.
+	opensslID := "0x" + strings.ToUpper("00"+id)
+	if rec := do(h, "GET", "/certs/"+opensslID, "", "alice", nil); rec.Code != 200 {
+		t.Fatalf("GET /certs/%s: %d", opensslID, rec.Code)
+	}
 	// GET /certs/{id} returns the certificate, as PEM or JSON record.
 	rec = do(h, "GET", "/certs/"+id, "", "client-admin", nil)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "BEGIN CERTIFICATE") {

@@ -264,7 +264,18 @@ func (s *Service) Cert(identity, id string) (Record, error) {
 	if identity == "" {
 		return Record{}, ErrUnauthenticated
 	}
-	return s.Store.Get(strings.ToLower(id))
+	return s.Store.Get(normalizeID(id))
+}
+
+// normalizeID accepts a serial as kastle prints it and as openssl does
+// ("0x" prefix, colons, upper case, leading zeros).
+func normalizeID(id string) string {
+	id = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(id), ":", ""))
+	id = strings.TrimLeft(strings.TrimPrefix(id, "0x"), "0")
+	if id == "" {
+		return "0"
+	}
+	return id
 }
 
 // Revoke revokes id on behalf of identity.
@@ -275,7 +286,7 @@ func (s *Service) Revoke(identity, id string, reason int) (Record, error) {
 	if reason < 0 || reason > 10 || reason == 7 {
 		return Record{}, fmt.Errorf("%w: revocation reason %d is not an RFC 5280 CRLReason", ErrBadRequest, reason)
 	}
-	id = strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(id, ":", ""), "0x"))
+	id = normalizeID(id)
 	rec, err := s.Store.Get(id)
 	if err != nil {
 		return Record{}, err
