@@ -68,6 +68,8 @@ func grpcError(err error) error {
 		return status.Error(codes.InvalidArgument, err.Error())
 	case errors.Is(err, ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
+	case errors.Is(err, ErrClosed):
+		return status.Error(codes.Unavailable, "shutting down")
 	}
 	return status.Error(codes.Internal, "internal error")
 }

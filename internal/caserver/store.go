@@ -59,8 +59,14 @@ type Store struct {
 
 	writes chan write
 	done   chan struct{}
-	closed sync.Once
+	// closeMu orders appends before Close: appends hold it shared, Close
+	// exclusively, so no append can send on the closed channel.
+	closeMu sync.RWMutex
+	closed  bool
 }
+
+// ErrClosed means the store was closed (the service is shutting down).
+var ErrClosed = errors.New("issuance journal is closed")
 
 // write is one journal line waiting for its fsync.
 type write struct {
@@ -191,14 +197,25 @@ func (s *Store) append(e journalEntry) error {
 		return err
 	}
 	errc := make(chan error, 1)
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		return ErrClosed
+	}
 	s.writes <- write{line: append(line, '\n'), errc: errc}
+	s.closeMu.RUnlock()
 	return <-errc
 }
 
-// Close stops the writer after pending appends; the store must not be
-// used afterwards.
+// Close stops the writer after pending appends; later appends fail with
+// ErrClosed. Closing twice is harmless.
 func (s *Store) Close() error {
-	s.closed.Do(func() { close(s.writes) })
+	s.closeMu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.writes)
+	}
+	s.closeMu.Unlock()
 	<-s.done
 	return nil
 }

@@ -1,6 +1,7 @@
 package caserver
 
 import (
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -33,6 +34,10 @@ func TestStoreSurvivesReopen(t *testing.T) {
 	}
 	if _, err := s.Revoke("nope", time.Now(), 1, "r"); err == nil {
 		t.Error("revoked an unknown id")
+	}
+	s.Close()
+	if err := s.Add(Record{ID: "ff"}); !errors.Is(err, ErrClosed) {
+		t.Errorf("Add after Close: %v", err)
 	}
 	s.Close()
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
