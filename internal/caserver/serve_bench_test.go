@@ -2,6 +2,7 @@ package caserver_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kastle-dev/kastle/internal/caserver"
+	capb "github.com/kastle-dev/kastle/internal/caserver/proto"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -231,6 +233,28 @@ func BenchmarkSignCfsslServe(b *testing.B) {
 					return fmt.Errorf("cfssl sign: %s %s", resp.Status, body)
 				}
 				return nil
+			})
+		})
+	}
+}
+
+// BenchmarkSignGRPCmTLS is the same load through the gRPC API (SignPemCsr)
+// with mutual TLS, all workers multiplexed on one HTTP/2 connection.
+func BenchmarkSignGRPCmTLS(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "ca")
+	addr := freeAddr(b)
+	cmd := exec.Command(kastleBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=true", "--mtls=true")
+	startProc(b, addr, cmd)
+	csrs := benchCSRs(b, 256)
+	s := &server{addr: addr, dir: dir}
+	client := grpcConn(b, s, s.file("client-admin.crt"), s.file("client-admin.key"))
+	for _, conc := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("c=%d", conc), func(b *testing.B) {
+			signLoad(b, conc, cmd.Process.Pid, nil, func(_ *http.Client, i int) error {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_, err := client.SignPemCsr(ctx, &capb.PemCsrRequest{Csr: csrs[i%len(csrs)], Profile: "server"})
+				return err
 			})
 		})
 	}
