@@ -48,8 +48,10 @@ type RequestConfig struct {
 }
 
 // Request makes a key locally, sends a CSR and writes Out.crt and Out.key.
-// The key is written before the request is sent, so a crash cannot leave a
-// certificate without its key; it never leaves this process otherwise.
+// The key never leaves this process except into Out.key (0600). Files are
+// written only after the answer is checked to certify that key, key first
+// and each atomically, so an existing pair is replaced only by a working
+// one and a crash can never leave a certificate without its key.
 func Request(ctx context.Context, cfg RequestConfig) error {
 	if cfg.Server == "" || cfg.CAFile == "" || cfg.CN == "" || cfg.Out == "" {
 		return errors.New("caserver: request needs --server, --ca-file, --cn and --out")
