@@ -50,8 +50,9 @@ type RequestConfig struct {
 // Request makes a key locally, sends a CSR and writes Out.crt and Out.key.
 // The key never leaves this process except into Out.key (0600). Files are
 // written only after the answer is checked to certify that key, key first
-// and each atomically, so an existing pair is replaced only by a working
-// one and a crash can never leave a certificate without its key.
+// and each atomically: a failed request leaves existing files alone, and a
+// crash between the two writes leaves a key without its certificate (run
+// the request again), never a certificate without its key.
 func Request(ctx context.Context, cfg RequestConfig) error {
 	if cfg.Server == "" || cfg.CAFile == "" || cfg.CN == "" || cfg.Out == "" {
 		return errors.New("caserver: request needs --server, --ca-file, --cn and --out")
