@@ -193,6 +193,9 @@ func (p *Policy) Authorize(identity, profile string, spec pki.CertSpec) (pki.Cer
 	out.KeyUsage = prof.KeyUsage
 	out.IsCA = prof.IsCA
 	out.MaxPathLen, out.MaxPathLenZero = prof.MaxPathLen, prof.MaxPathLenZero
+	out.OCSPServers = slices.Clone(prof.OCSPServers)
+	out.CRLDistributionPoints = slices.Clone(prof.CRLDistributionPoints)
+	out.IssuingCertificateURL = slices.Clone(prof.IssuingCertificateURL)
 	out.Validity = prof.Expiry
 	if r.maxLifetime > 0 && r.maxLifetime < out.Validity {
 		out.Validity = r.maxLifetime

@@ -47,6 +47,11 @@ type CertSpec struct {
 	// unlimited.
 	MaxPathLen     int
 	MaxPathLenZero bool
+	// OCSPServers, CRLDistributionPoints and IssuingCertificateURL tell
+	// relying parties where to check revocation and find the issuer.
+	OCSPServers           []string
+	CRLDistributionPoints []string
+	IssuingCertificateURL []string
 }
 
 // Validate checks that spec can be issued.
@@ -170,6 +175,9 @@ func template(spec CertSpec, pub crypto.PublicKey, now time.Time) (*x509.Certifi
 		IPAddresses:           append([]net.IP(nil), spec.IPs...),
 		URIs:                  slices.Clone(spec.URIs),
 		EmailAddresses:        slices.Clone(spec.EmailAddresses),
+		OCSPServer:            slices.Clone(spec.OCSPServers),
+		CRLDistributionPoints: slices.Clone(spec.CRLDistributionPoints),
+		IssuingCertificateURL: slices.Clone(spec.IssuingCertificateURL),
 	}
 	if spec.IsCA {
 		t.KeyUsage = spec.KeyUsage | x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -31,12 +32,25 @@ type cfsslConfigFile struct {
 		Default  *cfsslProfile           `json:"default"`
 		Profiles map[string]cfsslProfile `json:"profiles"`
 	} `json:"signing"`
+	// cfssl's remote-signer authentication; kastle authenticates callers
+	// itself (mTLS or tokens), so these are accepted and not used.
+	AuthKeys json.RawMessage `json:"auth_keys,omitempty"`
+	Remotes  json.RawMessage `json:"remotes,omitempty"`
 }
 
 // cfsslProfile is one profile of ca-config.json.
 type cfsslProfile struct {
-	Usages       []string `json:"usages"`
-	Expiry       string   `json:"expiry"`
+	Usages []string `json:"usages"`
+	Expiry string   `json:"expiry"`
+	// Where relying parties find revocation and issuer information; written
+	// into every certificate of the profile.
+	OCSPURL    string   `json:"ocsp_url,omitempty"`
+	CRLURL     string   `json:"crl_url,omitempty"`
+	IssuerURLs []string `json:"issuer_urls,omitempty"`
+	// Remote-signer settings, accepted and not used (see auth_keys).
+	AuthKey      string `json:"auth_key,omitempty"`
+	Remote       string `json:"remote,omitempty"`
+	AuthRemote   any    `json:"auth_remote,omitempty"`
 	CAConstraint *struct {
 		IsCA           bool `json:"is_ca"`
 		MaxPathLen     int  `json:"max_path_len"`
@@ -160,6 +174,21 @@ func (c cfsslProfile) profile(defExpiry time.Duration, what string) (Profile, er
 		}
 		return Profile{}, fmt.Errorf("pki: ca-config: %s: unknown usage %q (known: %s)", what, u, strings.Join(usageNames(), ", "))
 	}
+	for _, u := range append([]string{c.OCSPURL, c.CRLURL}, c.IssuerURLs...) {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return Profile{}, fmt.Errorf("pki: ca-config: %s: %q is not an http(s) URL", what, u)
+		}
+	}
+	if c.OCSPURL != "" {
+		p.OCSPServers = []string{c.OCSPURL}
+	}
+	if c.CRLURL != "" {
+		p.CRLDistributionPoints = []string{c.CRLURL}
+	}
+	p.IssuingCertificateURL = slices.Clone(c.IssuerURLs)
 	if cc := c.CAConstraint; cc != nil {
 		if !cc.IsCA && (cc.MaxPathLen != 0 || cc.MaxPathLenZero) {
 			return Profile{}, fmt.Errorf("pki: ca-config: %s: ca_constraint sets a path length but is_ca is false", what)

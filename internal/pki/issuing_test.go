@@ -140,6 +140,8 @@ func TestParseSigningConfig(t *testing.T) {
 		{"bad expiry", `{"signing": {"profiles": {"a": {"expiry": "1y", "usages": ["server auth"]}}}}`, `expiry "1y"`},
 		{"negative expiry", `{"signing": {"profiles": {"a": {"expiry": "-1h", "usages": ["server auth"]}}}}`, `expiry "-1h"`},
 		{"no ext usage", `{"signing": {"profiles": {"a": {"usages": ["signing"]}}}}`, "profile a: an end-entity profile"},
+		{"bad OCSP URL", `{"signing": {"profiles": {"a": {"usages": ["server auth"], "ocsp_url": "ftp://x"}}}}`, "not an http(s) URL"},
+		{"unsupported restriction", `{"signing": {"profiles": {"a": {"usages": ["server auth"], "name_whitelist": ".*"}}}}`, "unknown field"},
 		{"path len without CA", `{"signing": {"profiles": {"a": {"usages": ["server auth"], "ca_constraint": {"max_path_len": 2}}}}}`, "is_ca is false"},
 	}
 	for _, tt := range bad {
@@ -193,7 +195,9 @@ func TestParseCSRRequest(t *testing.T) {
 // installed).
 func TestIssueFullSubjectWithOpenSSL(t *testing.T) {
 	root := newCA(t, "root-ca")
-	cfg, err := pki.ParseSigningConfig([]byte(`{"signing": {"profiles": {"www": {"expiry": "720h",
+	cfg, err := pki.ParseSigningConfig([]byte(`{"auth_keys": {"k": {"type": "standard", "key": "0123"}},
+		"signing": {"profiles": {"www": {"expiry": "720h", "auth_key": "k",
+		"ocsp_url": "http://ca.example.com/ocsp", "crl_url": "http://ca.example.com/crl",
 		"usages": ["signing", "key encipherment", "server auth", "client auth"]}}}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -237,7 +241,8 @@ func TestIssueFullSubjectWithOpenSSL(t *testing.T) {
 	for _, want := range []string{"CN=www.example.com,OU=CS,O=Tsinghua,L=Haidian,ST=Beijing,C=CN",
 		"DNS:www.example.com", "IP Address:10.0.0.1", "URI:spiffe://example.com/ns/default/sa/web",
 		"email:ops@example.com", "Digital Signature, Key Encipherment",
-		"TLS Web Server Authentication, TLS Web Client Authentication", "Issuer: CN=root-ca"} {
+		"TLS Web Server Authentication, TLS Web Client Authentication", "Issuer: CN=root-ca",
+		"OCSP - URI:http://ca.example.com/ocsp", "URI:http://ca.example.com/crl"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("openssl text lacks %q:\n%s", want, text)
 		}

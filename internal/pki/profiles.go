@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,11 @@ type Profile struct {
 	// (cfssl's ca_constraint); see CertSpec.
 	MaxPathLen     int
 	MaxPathLenZero bool
+	// OCSPServers, CRLDistributionPoints and IssuingCertificateURL are
+	// written into issued certificates (AIA and CDP extensions).
+	OCSPServers           []string
+	CRLDistributionPoints []string
+	IssuingCertificateURL []string
 }
 
 // Profiles returns the built-in signing profiles. Each call returns a new
@@ -79,5 +85,9 @@ func (p Profile) Spec(cn string, orgs []string) CertSpec {
 
 		MaxPathLen:     p.MaxPathLen,
 		MaxPathLenZero: p.MaxPathLenZero,
+
+		OCSPServers:           slices.Clone(p.OCSPServers),
+		CRLDistributionPoints: slices.Clone(p.CRLDistributionPoints),
+		IssuingCertificateURL: slices.Clone(p.IssuingCertificateURL),
 	}
 }
