@@ -53,11 +53,18 @@ func InitCA(csrJSON []byte) (*CfsslOutput, error) {
 }
 
 // GenCert makes a key and a certificate from a cfssl csr.json, signed by
-// ca under profile of the ca-config.json signing configuration.
-func GenCert(ca *pki.CA, cfg *pki.SigningConfig, profile string, csrJSON []byte) (*CfsslOutput, error) {
+// ca under profile of the ca-config.json signing configuration. hosts, if
+// not nil, replaces the request's hosts (cfssl's -hostname).
+func GenCert(ca *pki.CA, cfg *pki.SigningConfig, profile string, csrJSON []byte, hosts []string) (*CfsslOutput, error) {
 	req, err := pki.ParseCSRRequest(csrJSON)
 	if err != nil {
 		return nil, err
+	}
+	if hosts != nil {
+		if _, err := pki.ParseHosts(hosts); err != nil {
+			return nil, fmt.Errorf("-hostname: %w", err)
+		}
+		req.Hosts = hosts
 	}
 	p, err := cfg.Profile(profile)
 	if err != nil {

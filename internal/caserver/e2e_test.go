@@ -610,6 +610,14 @@ func TestE2ECfsslCompatible(t *testing.T) {
 	if !strings.Contains(info, `"common_name": "Example Root"`) || !strings.Contains(info, `"organizational_unit": "PKI"`) {
 		t.Errorf("cfssl certinfo of ca.pem:\n%s", info)
 	}
+	// -hostname replaces the hosts, as cfssl's does.
+	pipe("peer", "ca", "gencert", "-ca", filepath.Join(dir, "ca.pem"), "-ca-key", filepath.Join(dir, "ca-key.pem"),
+		"-config", cfg, "-profile", "client", "-hostname", "10.9.8.7,peer.example.com", srvCSR)
+	text = run(t, "openssl", "x509", "-in", filepath.Join(dir, "peer.pem"), "-noout", "-text")
+	if !strings.Contains(text, "IP Address:10.9.8.7") || strings.Contains(text, "etcd-1.example.com") ||
+		!strings.Contains(text, "TLS Web Client Authentication") {
+		t.Errorf("-hostname not applied:\n%s", text)
+	}
 	// An unknown profile is a clear error.
 	cmd := exec.Command(kastleBinary(t), "ca", "gencert", "-ca", filepath.Join(dir, "ca.pem"), "-ca-key",
 		filepath.Join(dir, "ca-key.pem"), "-config", cfg, "-profile", "nope", srvCSR)

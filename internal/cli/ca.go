@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -139,7 +140,7 @@ func newCAInitCACommand() *cobra.Command {
 
 // genCertFlags is `kastle ca gencert`'s configuration.
 type genCertFlags struct {
-	ca, caKey, config, profile string
+	ca, caKey, config, profile, hostname string
 }
 
 func newCAGenCertCommand() *cobra.Command {
@@ -157,6 +158,7 @@ func newCAGenCertCommand() *cobra.Command {
 			fs.StringVar(&f.caKey, "ca-key", "", "CA private key (PEM)")
 			fs.StringVar(&f.config, "config", "", "cfssl ca-config.json")
 			fs.StringVar(&f.profile, "profile", "", "signing profile (default: the config's default)")
+			fs.StringVar(&f.hostname, "hostname", "", "comma-separated hosts, replacing the csr.json's")
 			if err := fs.Parse(args); err != nil {
 				if err == flag.ErrHelp {
 					return cmd.Help()
@@ -190,7 +192,11 @@ func newCAGenCertCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := caserver.GenCert(ca, cfg, f.profile, data)
+			var hosts []string
+			if f.hostname != "" {
+				hosts = strings.Split(f.hostname, ",")
+			}
+			out, err := caserver.GenCert(ca, cfg, f.profile, data, hosts)
 			if err != nil {
 				return err
 			}
