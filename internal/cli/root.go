@@ -28,5 +28,6 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServerCommand(logger))
 	root.AddCommand(newControllerManagerCommand(logger))
 	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand(), newJoinCommand(), newInitCommand(logger))
+	root.AddCommand(newCACommand(logger))
 	return root
 }

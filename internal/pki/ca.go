@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
+	"slices"
 	"time"
 )
 
@@ -27,6 +29,29 @@ type CertSpec struct {
 	Usages       []x509.ExtKeyUsage // required unless IsCA
 	Validity     time.Duration      // from issue; clamped to the CA's own expiry
 	IsCA         bool               // issue a (sub-)CA rather than an end entity
+
+	// The rest of the subject (C, ST, L, OU), as in cfssl's csr.json names.
+	Country            []string
+	Province           []string
+	Locality           []string
+	OrganizationalUnit []string
+	// URIs and EmailAddresses are further SANs (e.g. SPIFFE IDs).
+	URIs           []*url.URL
+	EmailAddresses []string
+	// KeyUsage overrides the key usage bits; zero means the default
+	// (digitalSignature, plus keyEncipherment for RSA; CA bits for a CA,
+	// which are always present on a CA).
+	KeyUsage x509.KeyUsage
+	// MaxPathLen limits a CA's chain below it; with MaxPathLenZero it is
+	// an explicit 0 (may sign only leaves). Zero without the flag means
+	// unlimited.
+	MaxPathLen     int
+	MaxPathLenZero bool
+	// OCSPServers, CRLDistributionPoints and IssuingCertificateURL tell
+	// relying parties where to check revocation and find the issuer.
+	OCSPServers           []string
+	CRLDistributionPoints []string
+	IssuingCertificateURL []string
 }
 
 // Validate checks that spec can be issued.
@@ -45,7 +70,32 @@ func (s CertSpec) Validate() error {
 			return fmt.Errorf("pki: certificate spec %q: %w", s.CommonName, err)
 		}
 	}
+	for _, e := range s.EmailAddresses {
+		if err := validateEmail(e); err != nil {
+			return fmt.Errorf("pki: certificate spec %q: %w", s.CommonName, err)
+		}
+	}
+	for _, u := range s.URIs {
+		if u == nil || u.Scheme == "" {
+			return fmt.Errorf("pki: certificate spec %q: URI SAN %v has no scheme", s.CommonName, u)
+		}
+	}
+	if s.MaxPathLen < 0 {
+		return fmt.Errorf("pki: certificate spec %q: max path length must not be negative, got %d", s.CommonName, s.MaxPathLen)
+	}
 	return nil
+}
+
+// subject builds the certificate subject of s.
+func (s CertSpec) subject() pkix.Name {
+	return pkix.Name{
+		CommonName:         s.CommonName,
+		Organization:       slices.Clone(s.Organization),
+		OrganizationalUnit: slices.Clone(s.OrganizationalUnit),
+		Country:            slices.Clone(s.Country),
+		Province:           slices.Clone(s.Province),
+		Locality:           slices.Clone(s.Locality),
+	}
 }
 
 // CA is a certificate authority: its certificate and, unless it is an
@@ -58,6 +108,10 @@ type CA struct {
 	Key crypto.Signer
 	// Now is the clock used for issuing and checking; nil means time.Now.
 	Now func() time.Time
+	// Chain holds the issuers of Cert, nearest first, up to and including
+	// the root; empty for a root CA. Served after a leaf so that peers
+	// trusting only the root can build the path.
+	Chain []*x509.Certificate
 }
 
 // now reads the CA's clock.
@@ -111,7 +165,7 @@ func template(spec CertSpec, pub crypto.PublicKey, now time.Time) (*x509.Certifi
 	}
 	t := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: spec.CommonName, Organization: append([]string(nil), spec.Organization...)},
+		Subject:               spec.subject(),
 		NotBefore:             now.Add(-Backdate).UTC(),
 		NotAfter:              now.Add(spec.Validity).UTC(),
 		BasicConstraintsValid: true,
@@ -119,11 +173,24 @@ func template(spec CertSpec, pub crypto.PublicKey, now time.Time) (*x509.Certifi
 		SubjectKeyId:          ski,
 		DNSNames:              append([]string(nil), spec.DNSNames...),
 		IPAddresses:           append([]net.IP(nil), spec.IPs...),
+		URIs:                  slices.Clone(spec.URIs),
+		EmailAddresses:        slices.Clone(spec.EmailAddresses),
+		OCSPServer:            slices.Clone(spec.OCSPServers),
+		CRLDistributionPoints: slices.Clone(spec.CRLDistributionPoints),
+		IssuingCertificateURL: slices.Clone(spec.IssuingCertificateURL),
 	}
 	if spec.IsCA {
-		t.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+		t.KeyUsage = spec.KeyUsage | x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+		t.MaxPathLen = spec.MaxPathLen
+		t.MaxPathLenZero = spec.MaxPathLenZero
+		// A CA may carry extended usages too (cfssl profiles do); they then
+		// restrict what it may issue in Go's and openssl's verifiers.
+		t.ExtKeyUsage = slices.Clone(spec.Usages)
 	} else {
 		t.KeyUsage = keyUsageFor(pub)
+		if spec.KeyUsage != 0 {
+			t.KeyUsage = spec.KeyUsage
+		}
 		t.ExtKeyUsage = append([]x509.ExtKeyUsage(nil), spec.Usages...)
 	}
 	return t, nil
@@ -162,6 +229,19 @@ func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, err
 		return nil, fmt.Errorf("pki: issue %q: CA %q expired at %s", spec.CommonName,
 			ca.Cert.Subject.CommonName, ca.Cert.NotAfter.Format(time.RFC3339))
 	}
+	if spec.IsCA {
+		// A sub-CA must fit under the issuer's path length constraint, or
+		// every chain through it would fail to verify.
+		if limit, ok := pathLenLimit(ca.Cert); ok {
+			if limit == 0 {
+				return nil, fmt.Errorf("pki: issue sub-CA %q: CA %q has path length 0 and may sign only leaves",
+					spec.CommonName, ca.Cert.Subject.CommonName)
+			}
+			if spec.MaxPathLen == 0 && !spec.MaxPathLenZero || spec.MaxPathLen > limit-1 {
+				spec.MaxPathLen, spec.MaxPathLenZero = limit-1, limit-1 == 0
+			}
+		}
+	}
 	tmpl, err := template(spec, pub, now)
 	if err != nil {
 		return nil, err
@@ -169,11 +249,11 @@ func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, err
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, pub, ca.Key)
+	cert, err := createCertificate(tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: issue %q: %w", spec.CommonName, err)
 	}
-	return x509.ParseCertificate(der)
+	return cert, nil
 }
 
 // IssueKeyPair generates a key of algorithm alg and issues spec for it.
@@ -244,4 +324,15 @@ func Verify(chain []*x509.Certificate, roots *x509.CertPool, usage x509.ExtKeyUs
 // authenticator makes on a TLS peer's certificates.
 func VerifyClientCert(chain []*x509.Certificate, roots *x509.CertPool, now time.Time) ([][]*x509.Certificate, error) {
 	return Verify(chain, roots, x509.ExtKeyUsageClientAuth, now)
+}
+
+// pathLenLimit returns a CA certificate's path length constraint, if any.
+func pathLenLimit(c *x509.Certificate) (int, bool) {
+	switch {
+	case c.MaxPathLen > 0:
+		return c.MaxPathLen, true
+	case c.MaxPathLen == 0 && c.MaxPathLenZero:
+		return 0, true
+	}
+	return 0, false
 }

@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -26,6 +27,9 @@ const (
 	RSA2048   KeyAlgorithm = "RSA-2048"
 	RSA3072   KeyAlgorithm = "RSA-3072"
 	RSA4096   KeyAlgorithm = "RSA-4096"
+	// Ed25519 is not one of kubeadm's values; it follows their upper-case
+	// style. Ed25519 keys are written as PKCS #8, the only form defined.
+	Ed25519 KeyAlgorithm = "ED25519"
 
 	// DefaultKeyAlgorithm is used when none is given: P-256 keys take
 	// microseconds to generate, so a fresh server starts fast.
@@ -39,11 +43,13 @@ const (
 	PEMTypeRSAPrivateKey = "RSA PRIVATE KEY"
 	PEMTypePrivateKey    = "PRIVATE KEY" // PKCS #8
 	PEMTypePublicKey     = "PUBLIC KEY"  // PKIX
+	// PEMTypeEncryptedPrivateKey is a PKCS #8 EncryptedPrivateKeyInfo.
+	PEMTypeEncryptedPrivateKey = "ENCRYPTED PRIVATE KEY"
 )
 
 // KeyAlgorithms lists every supported algorithm, for flag help and validation.
 func KeyAlgorithms() []KeyAlgorithm {
-	return []KeyAlgorithm{ECDSAP256, ECDSAP384, RSA2048, RSA3072, RSA4096}
+	return []KeyAlgorithm{ECDSAP256, ECDSAP384, RSA2048, RSA3072, RSA4096, Ed25519}
 }
 
 // orDefault resolves the zero value.
@@ -79,6 +85,9 @@ func GenerateKey(alg KeyAlgorithm) (crypto.Signer, error) {
 		return rsa.GenerateKey(rand.Reader, 3072)
 	case RSA4096:
 		return rsa.GenerateKey(rand.Reader, 4096)
+	case Ed25519:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
 	}
 	return nil, alg.Validate()
 }
@@ -132,8 +141,9 @@ func ParseKeyPEM(data []byte) (crypto.Signer, error) {
 			key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 		case PEMTypePrivateKey:
 			key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New(`"ENCRYPTED PRIVATE KEY" block; kastle needs an unencrypted key`)
+		case PEMTypeEncryptedPrivateKey:
+			return nil, errors.New(`"ENCRYPTED PRIVATE KEY" block; kastle needs an unencrypted key ` +
+				`(or use ParseKeyPEMWithPassword)`)
 		default:
 			continue
 		}
@@ -146,6 +156,45 @@ func ParseKeyPEM(data []byte) (crypto.Signer, error) {
 		}
 		return signer, nil
 	}
+}
+
+// EncodeKeyPKCS8PEM encodes any supported private key as a PKCS #8
+// "PRIVATE KEY" block, the form cfssl and newer openssl write by default.
+func EncodeKeyPKCS8PEM(key crypto.Signer) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: marshal %T key as PKCS #8: %w", key, err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: PEMTypePrivateKey, Bytes: der}), nil
+}
+
+// KeyAlgorithmOf names the algorithm of an existing key, e.g. to issue
+// replacements of the same kind. It fails for unsupported key types and
+// sizes.
+func KeyAlgorithmOf(key crypto.Signer) (KeyAlgorithm, error) {
+	switch k := key.Public().(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return ECDSAP256, nil
+		case elliptic.P384():
+			return ECDSAP384, nil
+		}
+		return "", fmt.Errorf("pki: unsupported ECDSA curve %s", k.Curve.Params().Name)
+	case *rsa.PublicKey:
+		switch k.N.BitLen() {
+		case 2048:
+			return RSA2048, nil
+		case 3072:
+			return RSA3072, nil
+		case 4096:
+			return RSA4096, nil
+		}
+		return "", fmt.Errorf("pki: unsupported RSA key size %d bits", k.N.BitLen())
+	case ed25519.PublicKey:
+		return Ed25519, nil
+	}
+	return "", fmt.Errorf("pki: unsupported key type %T", key)
 }
 
 // EncodePublicKeyPEM encodes a public key as a PKIX "PUBLIC KEY" block (the
@@ -221,4 +270,26 @@ func keyUsageFor(pub crypto.PublicKey) x509.KeyUsage {
 		ku |= x509.KeyUsageKeyEncipherment
 	}
 	return ku
+}
+
+// CheckPublicKey rejects public keys too weak or unusual to certify: RSA
+// below 2048 bits, ECDSA on curves other than P-256, P-384 and P-521, and
+// anything that is not RSA, ECDSA or Ed25519.
+func CheckPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return fmt.Errorf("pki: RSA key of %d bits is too weak (at least 2048)", k.N.BitLen())
+		}
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return fmt.Errorf("pki: ECDSA curve %s not accepted (P-256, P-384, P-521)", k.Curve.Params().Name)
+		}
+	case ed25519.PublicKey:
+	default:
+		return fmt.Errorf("pki: public key type %T not accepted (RSA, ECDSA, Ed25519)", pub)
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ func TestGenerateKeyRoundTrip(t *testing.T) {
 		{pki.RSA2048, pki.PEMTypeRSAPrivateKey, 2048, false},
 		{pki.RSA3072, pki.PEMTypeRSAPrivateKey, 3072, true},
 		{pki.RSA4096, pki.PEMTypeRSAPrivateKey, 4096, true},
+		{pki.Ed25519, pki.PEMTypePrivateKey, 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.alg), func(t *testing.T) {
@@ -70,7 +71,7 @@ func TestKeyAlgorithmValidate(t *testing.T) {
 			t.Errorf("%q: %v", alg, err)
 		}
 	}
-	for _, alg := range []pki.KeyAlgorithm{"RSA-1024", "ecdsa-p256", "ED25519"} {
+	for _, alg := range []pki.KeyAlgorithm{"RSA-1024", "ecdsa-p256", "ed25519", "ECDSA-P521"} {
 		if err := alg.Validate(); err == nil {
 			t.Errorf("%q: want error", alg)
 		}
@@ -162,5 +163,43 @@ func requireOpenSSL(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Skip("openssl not installed")
+	}
+}
+
+// TestKeyFormsReadByOpenSSL writes every key type in each output form
+// (traditional, PKCS #8, encrypted PKCS #8) and has openssl read it back.
+func TestKeyFormsReadByOpenSSL(t *testing.T) {
+	for _, alg := range []pki.KeyAlgorithm{pki.ECDSAP256, pki.ECDSAP384, pki.RSA2048, pki.Ed25519} {
+		t.Run(string(alg), func(t *testing.T) {
+			key, err := pki.GenerateKey(alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := pki.KeyAlgorithmOf(key); err != nil || got != alg {
+				t.Fatalf("KeyAlgorithmOf = %q, %v", got, err)
+			}
+			trad, _ := pki.EncodeKeyPEM(key)
+			p8, err := pki.EncodeKeyPKCS8PEM(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := pem.Decode(p8); b == nil || b.Type != pki.PEMTypePrivateKey {
+				t.Fatalf("PKCS #8 PEM type %v", b)
+			}
+			for _, data := range [][]byte{trad, p8} {
+				back, err := pki.ParseKeyPEM(data)
+				if err != nil || !back.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(key.Public()) {
+					t.Fatalf("round trip: %v", err)
+				}
+			}
+			if _, err := exec.LookPath("openssl"); err != nil {
+				return
+			}
+			dir := t.TempDir()
+			for name, data := range map[string][]byte{"trad.pem": trad, "p8.pem": p8} {
+				f := writeTemp(t, dir, name, data)
+				openssl(t, "pkey", "-in", f, "-noout")
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package pki
 import (
 	"crypto/x509"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -33,6 +34,18 @@ type Profile struct {
 	Usages []x509.ExtKeyUsage
 	// Expiry is the certificate's validity period from issue.
 	Expiry time.Duration
+	// KeyUsage, if not zero, replaces the default key usage bits
+	// (cfssl's "signing", "key encipherment", …).
+	KeyUsage x509.KeyUsage
+	// MaxPathLen and MaxPathLenZero constrain a CA profile's path length
+	// (cfssl's ca_constraint); see CertSpec.
+	MaxPathLen     int
+	MaxPathLenZero bool
+	// OCSPServers, CRLDistributionPoints and IssuingCertificateURL are
+	// written into issued certificates (AIA and CDP extensions).
+	OCSPServers           []string
+	CRLDistributionPoints []string
+	IssuingCertificateURL []string
 }
 
 // Profiles returns the built-in signing profiles. Each call returns a new
@@ -68,5 +81,13 @@ func (p Profile) Spec(cn string, orgs []string) CertSpec {
 		Usages:       append([]x509.ExtKeyUsage(nil), p.Usages...),
 		Validity:     p.Expiry,
 		IsCA:         p.IsCA,
+		KeyUsage:     p.KeyUsage,
+
+		MaxPathLen:     p.MaxPathLen,
+		MaxPathLenZero: p.MaxPathLenZero,
+
+		OCSPServers:           slices.Clone(p.OCSPServers),
+		CRLDistributionPoints: slices.Clone(p.CRLDistributionPoints),
+		IssuingCertificateURL: slices.Clone(p.IssuingCertificateURL),
 	}
 }

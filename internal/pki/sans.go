@@ -3,6 +3,7 @@ package pki
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -11,6 +12,64 @@ import (
 type SANs struct {
 	DNSNames []string
 	IPs      []net.IP
+	// URIs and Emails are only filled by ParseHosts; ParseSANs keeps to
+	// DNS and IP, which is all a serving certificate needs.
+	URIs   []*url.URL
+	Emails []string
+}
+
+// ParseHosts reads cfssl-style "hosts": like ParseSANs, plus a value with
+// "://" is a URI SAN (e.g. spiffe://cluster/ns/x) and a value with "@" an
+// email SAN.
+func ParseHosts(values []string) (SANs, error) {
+	var s SANs
+	var plain []string
+	for _, v := range values {
+		v = strings.TrimSpace(v)
+		switch {
+		case strings.Contains(v, "://"):
+			u, err := url.Parse(v)
+			if err != nil || u.Scheme == "" {
+				return SANs{}, fmt.Errorf("invalid URI SAN %q: %v", v, err)
+			}
+			if !slices.ContainsFunc(s.URIs, func(h *url.URL) bool { return h.String() == u.String() }) {
+				s.URIs = append(s.URIs, u)
+			}
+		case strings.Contains(v, "@"):
+			if err := validateEmail(v); err != nil {
+				return SANs{}, err
+			}
+			if !slices.Contains(s.Emails, v) {
+				s.Emails = append(s.Emails, v)
+			}
+		default:
+			plain = append(plain, v)
+		}
+	}
+	dnsIP, err := ParseSANs(plain)
+	if err != nil {
+		return SANs{}, err
+	}
+	s.DNSNames, s.IPs = dnsIP.DNSNames, dnsIP.IPs
+	return s, nil
+}
+
+// validateEmail accepts local@domain with a valid DNS domain and a
+// printable, space-free local part.
+func validateEmail(e string) error {
+	local, domain, ok := strings.Cut(e, "@")
+	if !ok || local == "" || strings.Contains(domain, "@") {
+		return fmt.Errorf("invalid email SAN %q: want local@domain", e)
+	}
+	for i := 0; i < len(local); i++ {
+		if c := local[i]; c <= ' ' || c >= 0x7f {
+			return fmt.Errorf("invalid email SAN %q: character %q not allowed", e, c)
+		}
+	}
+	if err := validateDNSName(domain); err != nil || strings.Contains(domain, "*") {
+		return fmt.Errorf("invalid email SAN %q: bad domain", e)
+	}
+	return nil
 }
 
 // ParseSANs reads SANs given as strings, as on a command line: a value that
