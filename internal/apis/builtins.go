@@ -63,6 +63,7 @@ func builtinTable() []builtin {
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
 		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status", "proxy"}, statusMeta: true, fields: nodeFields},
 		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, statusMeta: true, fields: podFields},
+		{gv: core, obj: &corev1.PersistentVolumeClaim{}, list: &corev1.PersistentVolumeClaimList{}, plural: "persistentvolumeclaims", namespaced: true, short: []string{"pvc"}, sub: []string{"status"}},
 		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}, statusMeta: true},
 		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
 		{gv: core, obj: &corev1.Event{}, list: &corev1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: coreEventFields},

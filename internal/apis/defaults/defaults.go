@@ -60,6 +60,16 @@ func Default(obj runtime.Object) {
 		if o != nil {
 			defaultService(o)
 		}
+	case *corev1.PersistentVolumeClaim:
+		if o != nil {
+			if o.Spec.VolumeMode == nil {
+				fs := corev1.PersistentVolumeFilesystem
+				o.Spec.VolumeMode = &fs
+			}
+			if o.Status.Phase == "" {
+				o.Status.Phase = corev1.ClaimPending
+			}
+		}
 	case *corev1.Endpoints:
 		if o != nil {
 			for i := range o.Subsets {

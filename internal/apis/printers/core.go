@@ -419,3 +419,55 @@ func formatEndpoints(e *corev1.Endpoints) string {
 func printEndpoints(e *corev1.Endpoints, now time.Time) []interface{} {
 	return []interface{}{e.Name, formatEndpoints(e), age(e.CreationTimestamp, now)}
 }
+
+func pvcColumns() []metav1.TableColumnDefinition {
+	doc := corev1.PersistentVolumeClaimSpec{}.SwaggerDoc()
+	return []metav1.TableColumnDefinition{
+		nameColumn(),
+		col("Status", "string", 0, "The phase of the claim"),
+		col("Volume", "string", 0, doc["volumeName"]),
+		col("Capacity", "string", 0, "The actual resources of the volume"),
+		col("Access Modes", "string", 0, doc["accessModes"]),
+		col("StorageClass", "string", 0, doc["storageClassName"]),
+		col("VolumeAttributesClass", "string", 1, doc["volumeAttributesClassName"]),
+		ageColumn(),
+		col("VolumeMode", "string", 1, doc["volumeMode"]),
+	}
+}
+
+func printPVC(c *corev1.PersistentVolumeClaim, now time.Time) []interface{} {
+	capacity := ""
+	if q, ok := c.Status.Capacity[corev1.ResourceStorage]; ok {
+		capacity = q.String()
+	}
+	modes := make([]string, 0, len(c.Status.AccessModes))
+	for _, m := range c.Status.AccessModes {
+		modes = append(modes, shortAccessMode(m))
+	}
+	class, vac, mode := "<unset>", "<unset>", "<unset>"
+	if c.Spec.StorageClassName != nil {
+		class = *c.Spec.StorageClassName
+	}
+	if c.Spec.VolumeAttributesClassName != nil {
+		vac = *c.Spec.VolumeAttributesClassName
+	}
+	if c.Spec.VolumeMode != nil {
+		mode = string(*c.Spec.VolumeMode)
+	}
+	return []interface{}{c.Name, string(c.Status.Phase), c.Spec.VolumeName, capacity, strings.Join(modes, ","), class, vac, age(c.CreationTimestamp, now), mode}
+}
+
+// shortAccessMode is kubectl's abbreviation (RWO, ROX, RWX, RWOP).
+func shortAccessMode(m corev1.PersistentVolumeAccessMode) string {
+	switch m {
+	case corev1.ReadWriteOnce:
+		return "RWO"
+	case corev1.ReadOnlyMany:
+		return "ROX"
+	case corev1.ReadWriteMany:
+		return "RWX"
+	case corev1.ReadWriteOncePod:
+		return "RWOP"
+	}
+	return string(m)
+}

@@ -41,6 +41,8 @@ func For(gk schema.GroupKind) (*Printer, bool) {
 		return typed(nodeColumns(), printNode), true
 	case schema.GroupKind{Group: "", Kind: "Pod"}:
 		return typed(podColumns(), printPod), true
+	case schema.GroupKind{Group: "", Kind: "PersistentVolumeClaim"}:
+		return typed(pvcColumns(), printPVC), true
 	case schema.GroupKind{Group: "", Kind: "Service"}:
 		return typed(serviceColumns(), printService), true
 	case schema.GroupKind{Group: "", Kind: "Endpoints"}:

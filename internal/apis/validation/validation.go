@@ -105,6 +105,14 @@ func rulesFor(obj runtime.Object) (kindRules, bool) {
 			return kindRules{meta: &o.ObjectMeta, name: apivalidation.NameIsDNSLabel,
 				body: func() field.ErrorList { return validateNamespace(o) }}, true
 		}
+	case *corev1.PersistentVolumeClaim:
+		if o != nil {
+			return kindRules{meta: &o.ObjectMeta, namespaced: true, name: apivalidation.NameIsDNSSubdomain,
+				body: func() field.ErrorList { return validatePVC(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validatePVCUpdate(o, old.(*corev1.PersistentVolumeClaim))
+				}}, true
+		}
 	case *corev1.ConfigMap:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, namespaced: true, name: apivalidation.NameIsDNSSubdomain,

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -439,5 +440,58 @@ func TestMessages(t *testing.T) {
 	errs = Validate(d)
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "`selector` does not match template `labels`") {
 		t.Errorf("deployment selector message = %v", errs)
+	}
+}
+
+func TestPersistentVolumeClaim(t *testing.T) {
+	gi := resource.MustParse("1Gi")
+	pvc := func(edit func(*corev1.PersistentVolumeClaim)) *corev1.PersistentVolumeClaim {
+		c := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns"},
+			Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: gi}}}}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	for name, tc := range map[string]struct {
+		c    *corev1.PersistentVolumeClaim
+		want string
+	}{
+		"valid":          {pvc(nil), ""},
+		"no access mode": {pvc(func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = nil }), "spec.accessModes"},
+		"unknown mode": {pvc(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{"Sometimes"}
+		}), "spec.accessModes[0]"},
+		"RWOP with others": {pvc(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOncePod, corev1.ReadWriteOnce}
+		}), "ReadWriteOncePod"},
+		"no storage": {pvc(func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests = nil }), "spec.resources.requests[storage]"},
+		"zero storage": {pvc(func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("0")
+		}), "greater than zero"},
+	} {
+		errs := Validate(tc.c)
+		if (tc.want == "") != (len(errs) == 0) || (tc.want != "" && !strings.Contains(errs.ToAggregate().Error(), tc.want)) {
+			t.Errorf("%s: %v, want %q", name, errs, tc.want)
+		}
+	}
+	old := pvc(func(c *corev1.PersistentVolumeClaim) { c.ResourceVersion = "1" })
+	grown := pvc(func(c *corev1.PersistentVolumeClaim) {
+		c.ResourceVersion = "1"
+		c.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
+	})
+	if errs := ValidateUpdate(grown, old); len(errs) != 0 {
+		t.Errorf("expansion refused: %v", errs)
+	}
+	if errs := ValidateUpdate(old, grown); len(errs) == 0 {
+		t.Errorf("shrinking accepted")
+	}
+	moved := pvc(func(c *corev1.PersistentVolumeClaim) {
+		c.ResourceVersion = "1"
+		c.Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+	})
+	if errs := ValidateUpdate(moved, old); len(errs) == 0 {
+		t.Errorf("access modes changed after creation")
 	}
 }
