@@ -143,7 +143,7 @@ func fileDiscovery(path string, tok bootstraptoken.Token) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--discovery-file %s: %w", path, err)
 		}
-		return cluster.BootstrapKubeconfig(&cluster.Result{Server: c.Server, CAPEM: c.CertificateAuthorityData, CAPin: cluster.Pin(cas[0])}, tok)
+		return cluster.BootstrapKubeconfig(&cluster.Result{Server: c.Server, CAPEM: c.CertificateAuthorityData, CAPin: pki.CertPin(cas[0])}, tok)
 	}
 	return nil, fmt.Errorf("--discovery-file %s has no cluster", path)
 }

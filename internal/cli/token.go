@@ -18,7 +18,6 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
-	"github.com/kastle-dev/kastle/internal/cluster"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -141,7 +140,7 @@ func joinCommand(rc *rest.Config, access clusterAccess, tok bootstraptoken.Token
 	if err != nil {
 		return "", fmt.Errorf("the cluster CA: %w", err)
 	}
-	return fmt.Sprintf("kastle join %s --token %s --discovery-token-ca-cert-hash %s", u.Host, tok, cluster.Pin(certs[len(certs)-1])), nil
+	return fmt.Sprintf("kastle join %s --token %s --discovery-token-ca-cert-hash %s", u.Host, tok, pki.CertPin(certs[len(certs)-1])), nil
 }
 
 func newTokenListCommand() *cobra.Command {

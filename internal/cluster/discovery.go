@@ -2,10 +2,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,7 +103,7 @@ func Discover(ctx context.Context, d Discovery) (*Result, error) {
 	if err != nil {
 		return nil, fail("the CA in cluster-info: %v", err)
 	}
-	res := &Result{Server: cluster.Server, CAPEM: cluster.CertificateAuthorityData, CAPin: Pin(cas[0])}
+	res := &Result{Server: cluster.Server, CAPEM: cluster.CertificateAuthorityData, CAPin: pki.CertPin(cas[0])}
 	if !d.UnsafeSkipCAVerification {
 		if err := checkPins(cas, d.CAPins); err != nil {
 			return nil, err
@@ -129,20 +127,9 @@ func Discover(ctx context.Context, d Discovery) (*Result, error) {
 	return res, nil
 }
 
-// Pin is kubeadm's CA pin: "sha256:" and the hex SHA-256 of the DER
-// SubjectPublicKeyInfo.
-func Pin(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 func parsePin(p string) ([]byte, error) {
-	alg, h, ok := strings.Cut(p, ":")
-	if !ok || alg != "sha256" {
-		return nil, fail("CA pin %q must be sha256:<64 hex digits>", p)
-	}
-	b, err := hex.DecodeString(h)
-	if err != nil || len(b) != sha256.Size {
+	b, err := pki.ParsePin(p)
+	if err != nil {
 		return nil, fail("CA pin %q must be sha256:<64 hex digits>", p)
 	}
 	return b, nil
@@ -152,7 +139,7 @@ func parsePin(p string) ([]byte, error) {
 func checkPins(cas []*x509.Certificate, pins []string) error {
 	var got []string
 	for _, c := range cas {
-		pin := Pin(c)
+		pin := pki.CertPin(c)
 		got = append(got, pin)
 		for _, want := range pins {
 			if strings.EqualFold(want, pin) {

@@ -64,11 +64,11 @@ func TestDiscover(t *testing.T) {
 	ctx := context.Background()
 	t.Run("pinned", func(t *testing.T) {
 		ep, ca := clusterInfoServer(t, tok, nil)
-		res, err := Discover(ctx, Discovery{Endpoint: ep, Token: tok, CAPins: []string{"sha256:" + strings.Repeat("0", 64), Pin(ca.Cert)}})
+		res, err := Discover(ctx, Discovery{Endpoint: ep, Token: tok, CAPins: []string{"sha256:" + strings.Repeat("0", 64), pki.CertPin(ca.Cert)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Server != "https://"+ep || res.CAPin != Pin(ca.Cert) {
+		if res.Server != "https://"+ep || res.CAPin != pki.CertPin(ca.Cert) {
 			t.Errorf("result %+v", res)
 		}
 		conf, err := BootstrapKubeconfig(res, tok)
@@ -90,20 +90,20 @@ func TestDiscover(t *testing.T) {
 		}, nil, "sha256:<64 hex digits>"},
 		{"no pin", func(ep string, ca *pki.CA) Discovery { return Discovery{Endpoint: ep, Token: tok} }, nil, "no --discovery-token-ca-cert-hash"},
 		{"wrong secret", func(ep string, ca *pki.CA) Discovery {
-			return Discovery{Endpoint: ep, Token: bootstraptoken.Token{ID: tok.ID, Secret: "ffffffffffffffff"}, CAPins: []string{Pin(ca.Cert)}}
+			return Discovery{Endpoint: ep, Token: bootstraptoken.Token{ID: tok.ID, Secret: "ffffffffffffffff"}, CAPins: []string{pki.CertPin(ca.Cert)}}
 		}, nil, "failed to verify the JWS"},
 		{"no signature for the token", func(ep string, ca *pki.CA) Discovery {
-			return Discovery{Endpoint: ep, Token: bootstraptoken.Token{ID: "zzzzzz", Secret: tok.Secret}, CAPins: []string{Pin(ca.Cert)}}
+			return Discovery{Endpoint: ep, Token: bootstraptoken.Token{ID: "zzzzzz", Secret: tok.Secret}, CAPins: []string{pki.CertPin(ca.Cert)}}
 		}, nil, "no JWS signed token"},
 		{"content changes after the unverified fetch", func(ep string, ca *pki.CA) Discovery {
-			return Discovery{Endpoint: ep, Token: tok, CAPins: []string{Pin(ca.Cert)}}
+			return Discovery{Endpoint: ep, Token: tok, CAPins: []string{pki.CertPin(ca.Cert)}}
 		}, func(n int32, cm *corev1.ConfigMap) {
 			if n > 1 {
 				cm.Data["kubeconfig"] += "# changed\n"
 			}
 		}, "changed between"},
 		{"not host:port", func(ep string, ca *pki.CA) Discovery {
-			return Discovery{Endpoint: "127.0.0.1", Token: tok, CAPins: []string{Pin(ca.Cert)}}
+			return Discovery{Endpoint: "127.0.0.1", Token: tok, CAPins: []string{pki.CertPin(ca.Cert)}}
 		}, nil, "not host:port"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -235,7 +235,7 @@ func certsPhase(_ context.Context, s *InitState) error {
 			s.printf("[certs] %s certificate and key are in place (%s)", f.Name, f.CertPath(p.Dir))
 		}
 	}
-	s.caPin = Pin(p.CA.Cert)
+	s.caPin = pki.CertPin(p.CA.Cert)
 	return nil
 }
 
@@ -247,7 +247,7 @@ func kubeconfigPhase(_ context.Context, s *InitState) error {
 	if err != nil {
 		return fmt.Errorf("[kubeconfig] %w", err)
 	}
-	s.caPin = Pin(p.CA.Cert)
+	s.caPin = pki.CertPin(p.CA.Cert)
 	validity := srv.CertificateValidity
 	if validity == 0 {
 		validity = pki.LeafValidity
@@ -383,7 +383,7 @@ func bootstrapTokenPhase(ctx context.Context, s *InitState) error {
 	if err != nil {
 		return err
 	}
-	s.caPin = Pin(cas[0])
+	s.caPin = pki.CertPin(cas[0])
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters[""] = &clientcmdapi.Cluster{Server: s.url, CertificateAuthorityData: caPEM}
 	content, err := clientcmd.Write(*kc)
