@@ -2,14 +2,11 @@ package csrsigning
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"slices"
 	"strings"
@@ -33,10 +30,6 @@ const (
 func Signers() []string {
 	return []string{SignerAPIServerClient, SignerAPIServerClientKubelet, SignerKubeletServing, SignerLegacyUnknown}
 }
-
-// Backdate is how far before now issued certificates become valid, for
-// peers whose clocks lag a little.
-const Backdate = 5 * time.Minute
 
 // DefaultDuration is --cluster-signing-duration's default: one year.
 const DefaultDuration = 365 * 24 * time.Hour
@@ -200,47 +193,32 @@ func (s *Signer) Sign(csr *certificatesv1.CertificateSigningRequest) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	if !now.Before(ca.Cert.NotAfter) {
-		return nil, fmt.Errorf("signing CA %q expired at %s", ca.Cert.Subject.CommonName, ca.Cert.NotAfter.Format(time.RFC3339))
-	}
 	d := s.duration
 	if e := csr.Spec.ExpirationSeconds; e != nil && time.Duration(*e)*time.Second < d {
 		d = time.Duration(*e) * time.Second
 	}
-	notAfter := now.Add(d)
-	if notAfter.After(ca.Cert.NotAfter) {
-		notAfter = ca.Cert.NotAfter
+	spec := pki.SpecFromCSR(req, pki.Profile{Usages: extUsage, Expiry: d})
+	spec.KeyUsage = keyUsage
+	if keyUsage == 0 {
+		spec.KeyUsage = x509.KeyUsageDigitalSignature
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
-	if err != nil {
-		return nil, err
+	if len(spec.Usages) == 0 {
+		// legacy-unknown may ask for key usages only; the policy spec
+		// requires an extended usage, so allow any.
+		spec.Usages = []x509.ExtKeyUsage{x509.ExtKeyUsageAny}
 	}
-	serial.SetBit(serial, 127, 1) // always 16 bytes, always positive
-	pubDER, err := x509.MarshalPKIXPublicKey(req.PublicKey)
-	if err != nil {
-		return nil, ruleErr("unsupported public key: %v", err)
+	if err := spec.Validate(); err != nil {
+		return nil, ruleErr("%v", err)
 	}
-	ski := sha1.Sum(pubDER)
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               req.Subject,
-		NotBefore:             now.Add(-Backdate).UTC(),
-		NotAfter:              notAfter.UTC(),
-		KeyUsage:              keyUsage,
-		ExtKeyUsage:           extUsage,
-		BasicConstraintsValid: true,
-		SubjectKeyId:          ski[:],
-		DNSNames:              req.DNSNames,
-		IPAddresses:           req.IPAddresses,
-		EmailAddresses:        req.EmailAddresses,
-		URIs:                  req.URIs,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, req.PublicKey, ca.Key)
+	// The CA's Issue backdates NotBefore, draws a 128-bit serial and never
+	// outlives the CA; the request's signature was checked above.
+	issuer := *ca
+	issuer.Now = s.now
+	cert, err := issuer.Issue(spec, req.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), nil
 }
 
 // ParseRequest decodes a PEM PKCS#10 request and checks its
