@@ -27,6 +27,7 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 	}
 	root.AddCommand(newServerCommand(logger))
 	root.AddCommand(newControllerManagerCommand(logger))
+	root.AddCommand(newAgentCommand(logger))
 	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand())
 	return root
 }
