@@ -55,8 +55,8 @@ func joinSetup(t testing.TB, ctx context.Context, admin kubernetes.Interface) bo
 // kubeadmBindings are the ClusterRoleBindings a joining node needs:
 // name → role, group.
 var kubeadmBindings = map[string][2]string{
-	"kubeadm:kubelet-bootstrap":                    {"system:node-bootstrapper", DefaultTokenGroupForTest},
-	"kubeadm:node-autoapprove-bootstrap":           {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", DefaultTokenGroupForTest},
+	"kubeadm:kubelet-bootstrap":                     {"system:node-bootstrapper", DefaultTokenGroupForTest},
+	"kubeadm:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", DefaultTokenGroupForTest},
 	"kubeadm:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:nodes"},
 }
 
