@@ -31,6 +31,10 @@ type Agent struct {
 	servCert   *certStore
 	serving    certHolder
 
+	// registered is closed once the Node exists with its addresses, which
+	// an approver of serving CSRs may check the SANs against.
+	registered chan struct{}
+
 	mu   sync.Mutex
 	url  string
 	wg   sync.WaitGroup
@@ -42,7 +46,8 @@ type Agent struct {
 // starts heartbeats, rotation and the API in the background until ctx
 // ends. Wait returns when they have stopped.
 func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Agent, error) {
-	a := &Agent{cfg: cfg, log: log.With("node", cfg.NodeName), now: time.Now, metrics: newMetrics(), errc: make(chan error, 1)}
+	a := &Agent{cfg: cfg, log: log.With("node", cfg.NodeName), now: time.Now, metrics: newMetrics(),
+		errc: make(chan error, 1), registered: make(chan struct{})}
 	a.clientCert = &certStore{dir: cfg.PKIDir(), prefix: ClientCertPrefix, now: a.now}
 	a.servCert = &certStore{dir: cfg.PKIDir(), prefix: ServerCertPrefix, now: a.now}
 	conn, pair, err := loadIdentity(cfg, a.now())
@@ -128,6 +133,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 	}
 	a.metrics.heartbeats.WithLabelValues("status", "success").Inc()
 	a.log.Info("node registered", "internalIP", a.cfg.NodeIP)
+	close(a.registered)
 	leaseErr := renewLease(ctx, a.cs, a.cfg, node, a.now())
 	a.metrics.heartbeats.WithLabelValues("lease", result(leaseErr)).Inc()
 	status := time.NewTicker(a.cfg.NodeStatusUpdateFrequency)
@@ -255,6 +261,11 @@ func (a *Agent) obtainServing(ctx context.Context) (*tls.Certificate, error) {
 // serve obtains the serving certificate (waiting for approval), then
 // serves the API on NodeIP:Port, and keeps the certificate renewed.
 func (a *Agent) serve(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-a.registered:
+	}
 	pair, err := a.servCert.Load()
 	if err != nil || !a.servingValid(pair) {
 		a.log.Info("requesting a serving certificate; the agent serves once it is approved and issued")
