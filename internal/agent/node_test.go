@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func TestNewNode(t *testing.T) {
+	cfg := &Config{DataDir: "/d", NodeName: "n1", NodeIP: "127.0.0.2", Port: 10250,
+		NodeLabels:         map[string]string{"example.com/rack": "7", labelHostname: "spoofed"},
+		RegisterWithTaints: []corev1.Taint{{Key: "dedicated", Value: "infra", Effect: corev1.TaintEffectNoSchedule}}}
+	now := time.Now()
+	n := newNode(cfg, now)
+	if n.Name != "n1" || n.Labels[labelHostname] != "n1" || n.Labels[labelOS] != runtime.GOOS || n.Labels[labelArch] != runtime.GOARCH ||
+		n.Labels["example.com/rack"] != "7" {
+		t.Errorf("labels %v", n.Labels)
+	}
+	if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" {
+		t.Errorf("taints %v", n.Spec.Taints)
+	}
+	a := n.Status.Addresses
+	if len(a) != 2 || a[0] != (corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.2"}) ||
+		a[1] != (corev1.NodeAddress{Type: corev1.NodeHostName, Address: "n1"}) {
+		t.Errorf("addresses %v", a)
+	}
+	if n.Status.Capacity.Cpu().Value() != int64(runtime.NumCPU()) || n.Status.Capacity.Pods().Value() != DefaultMaxPods {
+		t.Errorf("capacity %v", n.Status.Capacity)
+	}
+	if len(n.Status.Conditions) != 1 || n.Status.Conditions[0].Type != corev1.NodeReady ||
+		n.Status.Conditions[0].Status != corev1.ConditionTrue || n.Status.Conditions[0].Reason != "KubeletReady" {
+		t.Errorf("conditions %+v", n.Status.Conditions)
+	}
+	// A later status keeps the transition time and moves the heartbeat.
+	later := now.Add(time.Minute)
+	setStatus(n, cfg, later)
+	c := n.Status.Conditions
+	if len(c) != 1 || !c[0].LastHeartbeatTime.Time.Equal(later.Truncate(time.Second)) && !c[0].LastHeartbeatTime.Time.Equal(later) ||
+		!c[0].LastTransitionTime.Time.Equal(now) {
+		t.Errorf("after an update: %+v", c)
+	}
+}
+
+func TestMemTotal(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "meminfo")
+	if err := os.WriteFile(p, []byte("MemFree: 1 kB\nMemTotal:       2048 kB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := memTotal(p); err != nil || got != 2048*1024 {
+		t.Errorf("memTotal = %d, %v", got, err)
+	}
+	if err := os.WriteFile(p, []byte("MemFree: 1 kB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := memTotal(p); err == nil {
+		t.Error("no MemTotal accepted")
+	}
+}
