@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -34,6 +35,8 @@ type Agent struct {
 	// registered is closed once the Node exists with its addresses, which
 	// an approver of serving CSRs may check the SANs against.
 	registered chan struct{}
+
+	port atomic.Int32 // the API's port once it serves, for the Node's status
 
 	mu   sync.Mutex
 	url  string
@@ -120,7 +123,7 @@ func (a *Agent) clientset() kubernetes.Interface { return a.cs }
 // Lease, each on its own period. Failures are logged and retried on the
 // next tick.
 func (a *Agent) heartbeat(ctx context.Context) {
-	node, err := register(ctx, a.cs, a.cfg, a.now())
+	node, err := register(ctx, a.cs, a.cfg, a.now(), a.port.Load())
 	for err != nil {
 		a.metrics.heartbeats.WithLabelValues("status", "error").Inc()
 		a.log.Error("registering node failed; retrying", "err", err)
@@ -129,7 +132,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 			return
 		case <-time.After(2 * time.Second):
 		}
-		node, err = register(ctx, a.cs, a.cfg, a.now())
+		node, err = register(ctx, a.cs, a.cfg, a.now(), a.port.Load())
 	}
 	a.metrics.heartbeats.WithLabelValues("status", "success").Inc()
 	a.log.Info("node registered", "internalIP", a.cfg.NodeIP)
@@ -145,7 +148,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-status.C:
-			n, err := updateStatus(ctx, a.cs, a.cfg, nil, a.now())
+			n, err := updateStatus(ctx, a.cs, a.cfg, nil, a.now(), a.port.Load())
 			a.metrics.heartbeats.WithLabelValues("status", result(err)).Inc()
 			if err != nil && ctx.Err() == nil {
 				a.log.Warn("node status update failed", "err", err)
@@ -195,7 +198,7 @@ func (a *Agent) rotateClient(ctx context.Context) {
 
 func (a *Agent) renewClient(ctx context.Context, cur *tls.Certificate) (*tls.Certificate, error) {
 	if a.now().Before(cur.Leaf.NotAfter) {
-		return obtain(ctx, a.cs, clientKind, a.clientCert, a.cfg.BootstrapTimeout, a.log, func(key *ecdsaKey) ([]byte, error) {
+		return obtain(ctx, a.cs, clientKind(), a.clientCert, a.cfg.BootstrapTimeout, a.log, func(key *ecdsaKey) ([]byte, error) {
 			return clientRequest(a.cfg.NodeName, key)
 		})
 	}
@@ -239,7 +242,7 @@ func (a *Agent) servingValid(c *tls.Certificate) bool {
 func (a *Agent) obtainServing(ctx context.Context) (*tls.Certificate, error) {
 	ip := net.ParseIP(a.cfg.NodeIP)
 	for attempt := 0; ; attempt++ {
-		pair, err := obtain(ctx, a.cs, servingKind, a.servCert, a.cfg.ServingCSRTimeout, a.log, func(key *ecdsaKey) ([]byte, error) {
+		pair, err := obtain(ctx, a.cs, servingKind(), a.servCert, a.cfg.ServingCSRTimeout, a.log, func(key *ecdsaKey) ([]byte, error) {
 			return servingRequest(a.cfg.NodeName, ip, key)
 		})
 		a.metrics.rotations.WithLabelValues("serving", result(err)).Inc()
@@ -295,6 +298,7 @@ func (a *Agent) serve(ctx context.Context) {
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
 	}
 	url := "https://" + ln.Addr().String()
+	a.port.Store(int32(ln.Addr().(*net.TCPAddr).Port))
 	a.mu.Lock()
 	a.url = url
 	a.mu.Unlock()

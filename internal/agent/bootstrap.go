@@ -155,7 +155,7 @@ func bootstrapWith(ctx context.Context, cfg *Config, rc *rest.Config, store *cer
 	if err != nil {
 		return nil, fmt.Errorf("agent: bootstrap client: %w", err)
 	}
-	return obtain(ctx, cs, clientKind, store, cfg.BootstrapTimeout, log, func(key *ecdsaKey) ([]byte, error) {
+	return obtain(ctx, cs, clientKind(), store, cfg.BootstrapTimeout, log, func(key *ecdsaKey) ([]byte, error) {
 		return clientRequest(cfg.NodeName, key)
 	})
 }

@@ -41,18 +41,23 @@ type csrKind struct {
 	generateName string
 }
 
-var (
-	clientKind = csrKind{
+// clientKind is a node's client certificate (kubelet's signer and usages).
+func clientKind() csrKind {
+	return csrKind{
 		signer:       certificatesv1.KubeAPIServerClientKubeletSignerName,
 		usages:       []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
 		generateName: "node-csr-",
 	}
-	servingKind = csrKind{
+}
+
+// servingKind is a node's serving certificate.
+func servingKind() csrKind {
+	return csrKind{
 		signer:       certificatesv1.KubeletServingSignerName,
 		usages:       []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
 		generateName: "csr-",
 	}
-)
+}
 
 // newKey makes the agent's keys: ECDSA P-256, as kubelet's.
 func newKey() (*ecdsa.PrivateKey, error) {

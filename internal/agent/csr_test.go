@@ -68,14 +68,14 @@ func TestRequests(t *testing.T) {
 		t.Error("serving request without IP accepted")
 	}
 	// The kinds match the signers the controller signs for.
-	if clientKind.signer != csrsigning.SignerAPIServerClientKubelet || servingKind.signer != csrsigning.SignerKubeletServing {
-		t.Errorf("signers %s %s", clientKind.signer, servingKind.signer)
+	if clientKind().signer != csrsigning.SignerAPIServerClientKubelet || servingKind().signer != csrsigning.SignerKubeletServing {
+		t.Errorf("signers %s %s", clientKind().signer, servingKind().signer)
 	}
 	want := map[string][]certificatesv1.KeyUsage{
 		"client":  {certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
 		"serving": {certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
 	}
-	for name, k := range map[string]csrKind{"client": clientKind, "serving": servingKind} {
+	for name, k := range map[string]csrKind{"client": clientKind(), "serving": servingKind()} {
 		if len(k.usages) != 2 || k.usages[0] != want[name][0] || k.usages[1] != want[name][1] {
 			t.Errorf("%s usages %v", name, k.usages)
 		}
@@ -154,12 +154,12 @@ func TestRequestCertificate(t *testing.T) {
 			csr.Status.Certificate = []byte("CERT")
 			_, _ = cs.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, csr, metav1.UpdateOptions{})
 		})
-		cert, name, err := requestCertificate(ctx, cs, clientKind, req, 5*time.Second)
+		cert, name, err := requestCertificate(ctx, cs, clientKind(), req, 5*time.Second)
 		if err != nil || string(cert) != "CERT" || !strings.HasPrefix(name, "node-csr-") {
 			t.Fatalf("requestCertificate = %q, %s, %v", cert, name, err)
 		}
 		got, err := cs.CertificatesV1().CertificateSigningRequests().Get(ctx, name, metav1.GetOptions{})
-		if err != nil || got.Spec.SignerName != clientKind.signer || string(got.Spec.Request) != string(req) {
+		if err != nil || got.Spec.SignerName != clientKind().signer || string(got.Spec.Request) != string(req) {
 			t.Errorf("created CSR %+v %v", got, err)
 		}
 	})
@@ -169,7 +169,7 @@ func TestRequestCertificate(t *testing.T) {
 			csr.Status.Conditions = []certificatesv1.CertificateSigningRequestCondition{{Type: certificatesv1.CertificateDenied, Status: corev1.ConditionTrue, Reason: "NotYou"}}
 			_, _ = cs.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, csr, metav1.UpdateOptions{})
 		})
-		_, name, err := requestCertificate(ctx, cs, clientKind, req, 5*time.Second)
+		_, name, err := requestCertificate(ctx, cs, clientKind(), req, 5*time.Second)
 		if !errors.Is(err, errNotIssued) || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "NotYou") {
 			t.Fatalf("denied: %v", err)
 		}
@@ -177,7 +177,7 @@ func TestRequestCertificate(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		cs := fakeCSRClient()
 		start := time.Now()
-		_, name, err := requestCertificate(ctx, cs, clientKind, req, 300*time.Millisecond)
+		_, name, err := requestCertificate(ctx, cs, clientKind(), req, 300*time.Millisecond)
 		if err == nil || !strings.Contains(err.Error(), "certificate signing request "+name+" was not issued within 300ms") {
 			t.Fatalf("timeout: %v", err)
 		}
@@ -190,8 +190,8 @@ func TestRequestCertificate(t *testing.T) {
 		cs.PrependReactor("create", "certificatesigningrequests", func(k8stesting.Action) (bool, runtime.Object, error) {
 			return true, nil, errForbidden()
 		})
-		_, _, err := requestCertificate(ctx, cs, clientKind, req, 5*time.Second)
-		if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), clientKind.signer) {
+		_, _, err := requestCertificate(ctx, cs, clientKind(), req, 5*time.Second)
+		if err == nil || !strings.Contains(err.Error(), "forbidden") || !strings.Contains(err.Error(), clientKind().signer) {
 			t.Fatalf("forbidden: %v", err)
 		}
 	})

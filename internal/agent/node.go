@@ -63,7 +63,7 @@ func memTotal(path string) (int64, error) {
 }
 
 // newNode is the Node the agent registers: labels, taints and status.
-func newNode(cfg *Config, now time.Time) *corev1.Node {
+func newNode(cfg *Config, now time.Time, port int32) *corev1.Node {
 	labels := map[string]string{}
 	for k, v := range cfg.NodeLabels {
 		labels[k] = v
@@ -75,13 +75,14 @@ func newNode(cfg *Config, now time.Time) *corev1.Node {
 		ObjectMeta: metav1.ObjectMeta{Name: cfg.NodeName, Labels: labels},
 		Spec:       corev1.NodeSpec{Taints: append([]corev1.Taint(nil), cfg.RegisterWithTaints...)},
 	}
-	setStatus(n, cfg, now)
+	setStatus(n, cfg, now, port)
 	return n
 }
 
 // setStatus writes the agent's view of the node into n.Status: addresses,
-// capacity, node info and a Ready condition.
-func setStatus(n *corev1.Node, cfg *Config, now time.Time) {
+// capacity, node info, the API's port (0 until it serves) and a Ready
+// condition.
+func setStatus(n *corev1.Node, cfg *Config, now time.Time, port int32) {
 	s := &n.Status
 	s.Addresses = []corev1.NodeAddress{
 		{Type: corev1.NodeInternalIP, Address: cfg.NodeIP},
@@ -92,7 +93,7 @@ func setStatus(n *corev1.Node, cfg *Config, now time.Time) {
 	s.NodeInfo.OperatingSystem = runtime.GOOS
 	s.NodeInfo.Architecture = runtime.GOARCH
 	s.NodeInfo.KubeletVersion = Version
-	s.DaemonEndpoints.KubeletEndpoint.Port = int32(cfg.Port)
+	s.DaemonEndpoints.KubeletEndpoint.Port = port
 	ts := metav1.NewTime(now)
 	ready := corev1.NodeCondition{
 		Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
@@ -112,11 +113,11 @@ func setStatus(n *corev1.Node, cfg *Config, now time.Time) {
 
 // register creates the Node, or adopts the existing one (a restart): its
 // labels and taints stay as they are, and the status is rewritten.
-func register(ctx context.Context, cs kubernetes.Interface, cfg *Config, now time.Time) (*corev1.Node, error) {
+func register(ctx context.Context, cs kubernetes.Interface, cfg *Config, now time.Time, port int32) (*corev1.Node, error) {
 	var node *corev1.Node
 	err := retryTransient(ctx, func() error {
 		var err error
-		node, err = cs.CoreV1().Nodes().Create(ctx, newNode(cfg, now), metav1.CreateOptions{})
+		node, err = cs.CoreV1().Nodes().Create(ctx, newNode(cfg, now, port), metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			node, err = cs.CoreV1().Nodes().Get(ctx, cfg.NodeName, metav1.GetOptions{})
 		}
@@ -126,12 +127,12 @@ func register(ctx context.Context, cs kubernetes.Interface, cfg *Config, now tim
 		return nil, fmt.Errorf("agent: register node %q: %w", cfg.NodeName, err)
 	}
 	// Create ignores status; write it.
-	return updateStatus(ctx, cs, cfg, node, now)
+	return updateStatus(ctx, cs, cfg, node, now, port)
 }
 
 // updateStatus writes a fresh status onto node (the last version seen,
 // or nil to read it), retrying on conflicts.
-func updateStatus(ctx context.Context, cs kubernetes.Interface, cfg *Config, node *corev1.Node, now time.Time) (*corev1.Node, error) {
+func updateStatus(ctx context.Context, cs kubernetes.Interface, cfg *Config, node *corev1.Node, now time.Time, port int32) (*corev1.Node, error) {
 	var out *corev1.Node
 	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
 		if node == nil {
@@ -141,7 +142,7 @@ func updateStatus(ctx context.Context, cs kubernetes.Interface, cfg *Config, nod
 			}
 		}
 		n := node.DeepCopy()
-		setStatus(n, cfg, now)
+		setStatus(n, cfg, now, port)
 		var err error
 		out, err = cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{})
 		if err != nil {

@@ -15,10 +15,13 @@ func TestNewNode(t *testing.T) {
 		NodeLabels:         map[string]string{"example.com/rack": "7", labelHostname: "spoofed"},
 		RegisterWithTaints: []corev1.Taint{{Key: "dedicated", Value: "infra", Effect: corev1.TaintEffectNoSchedule}}}
 	now := time.Now()
-	n := newNode(cfg, now)
+	n := newNode(cfg, now, 10250)
 	if n.Name != "n1" || n.Labels[labelHostname] != "n1" || n.Labels[labelOS] != runtime.GOOS || n.Labels[labelArch] != runtime.GOARCH ||
 		n.Labels["example.com/rack"] != "7" {
 		t.Errorf("labels %v", n.Labels)
+	}
+	if n.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 {
+		t.Errorf("kubelet endpoint %+v", n.Status.DaemonEndpoints)
 	}
 	if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != "dedicated" {
 		t.Errorf("taints %v", n.Spec.Taints)
@@ -37,7 +40,7 @@ func TestNewNode(t *testing.T) {
 	}
 	// A later status keeps the transition time and moves the heartbeat.
 	later := now.Add(time.Minute)
-	setStatus(n, cfg, later)
+	setStatus(n, cfg, later, 10250)
 	c := n.Status.Conditions
 	if len(c) != 1 || !c[0].LastHeartbeatTime.Time.Equal(later.Truncate(time.Second)) && !c[0].LastHeartbeatTime.Time.Equal(later) ||
 		!c[0].LastTransitionTime.Time.Equal(now) {

@@ -352,6 +352,17 @@ func TestAgent(t *testing.T) {
 		}
 	}
 	n1URL := agents[0].url()
+	// The Node tells where its API listens.
+	eventually(t, 10*time.Second, func() string {
+		n, err := admin.CoreV1().Nodes().Get(ctx, "n1", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		if port := n.Status.DaemonEndpoints.KubeletEndpoint.Port; !strings.HasSuffix(n1URL, fmt.Sprintf(":%d", port)) {
+			return fmt.Sprintf("node n1 reports port %d, serves at %s", port, n1URL)
+		}
+		return ""
+	})
 
 	// curl with the admin's certificate, as an operator would.
 	creds := extractAdmin(t, s)
