@@ -64,6 +64,8 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Agent, error) {
 	}
 	a.conn = conn
 	a.clientTr = newRotatingTransport(conn.roots, conn.serverName, pair)
+	a.clientTr.file = &watchedFile{path: a.clientCert.CurrentPath(), now: a.now}
+	a.clientTr.file.changed() // remember the file as it is now
 	a.metrics.expiry.WithLabelValues("client").Set(float64(pair.Leaf.NotAfter.Unix()))
 	a.cs, err = kubernetes.NewForConfig(a.clientTr.restConfig(conn.server, "kastle-agent/"+cfg.NodeName))
 	if err != nil {
@@ -182,6 +184,7 @@ func (a *Agent) rotateClient(ctx context.Context) {
 				a.clientTr.Rotate(pair)
 				a.metrics.expiry.WithLabelValues("client").Set(float64(pair.Leaf.NotAfter.Unix()))
 				a.log.Info("client certificate rotated", "notAfter", pair.Leaf.NotAfter.UTC().Format(time.RFC3339))
+				a.ensureKubeconfigFollows()
 				break
 			}
 			if ctx.Err() != nil {
@@ -208,6 +211,22 @@ func (a *Agent) renewClient(ctx context.Context, cur *tls.Certificate) (*tls.Cer
 		return nil, fmt.Errorf("agent: the client certificate expired and the bootstrap kubeconfig is unusable: %w", err)
 	}
 	return bootstrapWith(ctx, a.cfg, rc, a.clientCert, a.log)
+}
+
+// ensureKubeconfigFollows points kubelet.conf at the current.pem symlink if
+// it names other credentials (an operator's kubelet.conf with embedded
+// ones, say), so that a restart uses the rotated certificate.
+func (a *Agent) ensureKubeconfigFollows() {
+	path := a.clientCert.CurrentPath()
+	_, user, err := loadConnection(a.cfg.Kubeconfig)
+	if err == nil && user.ClientCertificate == path && user.ClientKey == path && len(user.ClientCertificateData) == 0 {
+		return
+	}
+	if err := writeKubeconfig(a.cfg.Kubeconfig, a.conn, path); err != nil {
+		a.log.Error("pointing kubelet.conf at the rotated certificate failed", "err", err)
+		return
+	}
+	a.log.Info("kubelet.conf now follows the rotated certificate", "file", path)
 }
 
 // sleepUntil waits for t or ctx, reporting false if ctx ended.

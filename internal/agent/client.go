@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ type rotatingTransport struct {
 	roots      *x509.CertPool
 	serverName string
 	holder     *certHolder
+	// file, when set, is re-read at a new connection if it changed, so a
+	// certificate replaced by someone else (an operator, a second agent
+	// process) is picked up too.
+	file *watchedFile
 
 	mu     sync.Mutex
 	cur    *http.Transport
@@ -50,7 +55,7 @@ func (t *rotatingTransport) newTransport() (*http.Transport, *connrotation.Diale
 			MinVersion: tls.VersionTLS12, RootCAs: t.roots, ServerName: t.serverName,
 			// Read at each handshake, so even a connection opened on an
 			// old transport presents the newest certificate.
-			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.holder.Get(), nil },
+			GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return t.Current(), nil },
 		},
 		TLSHandshakeTimeout: 10 * time.Second,
 		IdleConnTimeout:     90 * time.Second,
@@ -66,8 +71,49 @@ func (t *rotatingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return tr.RoundTrip(r)
 }
 
-// Current is the certificate new connections present.
-func (t *rotatingTransport) Current() *tls.Certificate { return t.holder.Get() }
+// Current is the certificate new connections present: the file's, when it
+// changed and holds a valid pair, else the last one set.
+func (t *rotatingTransport) Current() *tls.Certificate {
+	if t.file != nil {
+		if pair := t.file.changed(); pair != nil {
+			t.holder.Set(pair)
+		}
+	}
+	return t.holder.Get()
+}
+
+// watchedFile notices when a certificate file (through its symlink) is
+// replaced, by the identity and modification time of what it points at.
+type watchedFile struct {
+	path string
+	now  func() time.Time
+	mu   sync.Mutex
+	last os.FileInfo
+}
+
+// changed returns the file's pair if the file differs from the last call
+// and holds an unexpired certificate with its key; else nil.
+func (w *watchedFile) changed() *tls.Certificate {
+	fi, err := os.Stat(w.path)
+	if err != nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.last != nil && os.SameFile(fi, w.last) && fi.ModTime().Equal(w.last.ModTime()) && fi.Size() == w.last.Size() {
+		return nil
+	}
+	w.last = fi
+	data, err := os.ReadFile(w.path)
+	if err != nil {
+		return nil
+	}
+	pair, err := parsePair(w.path, data)
+	if err != nil || !w.now().Before(pair.Leaf.NotAfter) {
+		return nil
+	}
+	return pair
+}
 
 // Rotate switches to cert: new requests use new connections that present
 // it; idle old connections are closed now, busy ones after rotationGrace.

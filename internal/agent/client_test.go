@@ -79,3 +79,36 @@ func TestRotatingTransport(t *testing.T) {
 		t.Errorf("the request in flight during rotation: %q, want it answered on its gen-1 connection", who)
 	}
 }
+
+// TestWatchedFile: a certificate replaced on disk is presented on the next
+// connection; an unchanged, corrupt or expired file is not.
+func TestWatchedFile(t *testing.T) {
+	ca := testCA(t)
+	store := &certStore{dir: t.TempDir(), prefix: ClientCertPrefix, now: time.Now}
+	c1, k1 := issuePEM(t, ca, clientSpec("gen-1"), time.Now())
+	p1, err := store.Write(c1, k1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newRotatingTransport(ca.Pool(), "", p1)
+	defer tr.Close()
+	tr.file = &watchedFile{path: store.CurrentPath(), now: time.Now}
+	if got := tr.Current().Leaf.Subject.CommonName; got != "gen-1" {
+		t.Fatalf("Current = %s", got)
+	}
+	c2, k2 := issuePEM(t, ca, clientSpec("gen-2"), time.Now())
+	if _, err := store.Write(c2, k2); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Current().Leaf.Subject.CommonName; got != "gen-2" {
+		t.Errorf("after the file changed: %s", got)
+	}
+	// Expired on disk: keep the last good one.
+	c3, k3 := issuePEM(t, ca, clientSpec("gen-3"), time.Now().Add(-time.Hour))
+	if _, err := store.Write(c3, k3); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Current().Leaf.Subject.CommonName; got != "gen-2" {
+		t.Errorf("after an expired file: %s", got)
+	}
+}
