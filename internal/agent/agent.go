@@ -54,10 +54,13 @@ func Start(ctx context.Context, cfg *Config, log *slog.Logger) (*Agent, error) {
 	a.clientCert = &certStore{dir: cfg.PKIDir(), prefix: ClientCertPrefix, now: a.now}
 	a.servCert = &certStore{dir: cfg.PKIDir(), prefix: ServerCertPrefix, now: a.now}
 	conn, pair, err := loadIdentity(cfg, a.now())
-	if errors.Is(err, errNeedBootstrap) {
-		a.log.Info("starting TLS bootstrap", "reason", err, "bootstrapKubeconfig", cfg.BootstrapKubeconfig)
+	if reason := err; errors.Is(err, errNeedBootstrap) {
+		a.log.Info("starting TLS bootstrap", "reason", reason, "bootstrapKubeconfig", cfg.BootstrapKubeconfig)
 		conn, pair, err = bootstrap(ctx, cfg, a.clientCert, a.log)
 		a.metrics.rotations.WithLabelValues("client", result(err)).Inc()
+		if err != nil {
+			err = fmt.Errorf("%w (bootstrapping because of %v)", err, reason)
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -76,12 +76,17 @@ type Config struct {
 	DisableServer bool `json:"-"`
 }
 
-// Complete fills in defaults and checks the configuration.
+// Complete fills in defaults and checks the configuration. hostname names
+// the node when NodeName is empty (os.Hostname in the CLI); it may be nil
+// when NodeName is set.
 func (c *Config) Complete(hostname func() (string, error)) error {
 	if c.DataDir == "" {
 		return errors.New("agent: --data-dir is required")
 	}
 	if c.NodeName == "" {
+		if hostname == nil {
+			return errors.New("agent: no node name")
+		}
 		h, err := hostname()
 		if err != nil {
 			return fmt.Errorf("agent: no --node-name and the host name is unknown: %w", err)
