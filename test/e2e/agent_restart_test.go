@@ -12,6 +12,7 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kastle-dev/kastle/internal/bootstraptoken"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -130,5 +131,46 @@ func TestAgentRestart(t *testing.T) {
 	r := run(t, runOpts{}, env.kastle, "agent", "--data-dir", a.dir, "--node-name", "n9", "--node-ip", "127.0.0.2", "--port", "0")
 	if r.code == 0 || !strings.Contains(r.stderr, `holds the identity "system:node:n1"`) {
 		t.Errorf("agent on another node's data dir: %s", r)
+	}
+
+	// A token whose group may create CSRs but has no auto-approval: the
+	// request waits for a person, who denies it; the agent exits saying so.
+	manual, err := bootstraptoken.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := bootstraptoken.Info{Token: manual, Usages: []string{bootstraptoken.UsageAuthentication},
+		ExtraGroups: []string{"system:bootstrappers:e2e-manual"}, Expiration: time.Now().Add(time.Hour)}.Secret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CoreV1().Secrets(bootstraptoken.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.mustKubectl(t, "create", "clusterrolebinding", "e2e-manual-bootstrap", "--clusterrole=system:node-bootstrapper", "--group=system:bootstrappers:e2e-manual")
+	d := startAgent(t, s, manual, "n5", "127.0.0.5")
+	var pending string
+	eventually(t, 20*time.Second, func() string {
+		csrs, err := csrsOf(ctx, admin, certificatesv1.KubeAPIServerClientKubeletSignerName, "system:bootstrap:"+manual.ID)
+		if err != nil || len(csrs) != 1 {
+			return "no client CSR from the manual token"
+		}
+		if len(csrs[0].Status.Conditions) != 0 {
+			t.Fatalf("CSR %s without auto-approval rights: %+v", csrs[0].Name, csrs[0].Status.Conditions)
+		}
+		pending = csrs[0].Name
+		return ""
+	})
+	s.mustKubectl(t, "certificate", "deny", pending)
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("agent still running after its CSR was denied:\n%s", d.log)
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code == 0 || !strings.Contains(d.log.String(), pending+" was denied") {
+		t.Errorf("agent with a denied CSR: exit %d\n%s", code, d.log)
+	}
+	if _, err := os.Stat(filepath.Join(d.dir, "kubelet.conf")); err == nil {
+		t.Error("kubelet.conf written without a certificate")
 	}
 }
