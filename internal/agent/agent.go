@@ -308,6 +308,7 @@ func (a *Agent) serve(ctx context.Context) {
 	srv := &http.Server{
 		Handler:           a.apiHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       90 * time.Second,
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
 			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return a.serving.Get(), nil },

@@ -82,11 +82,18 @@ func TestConfigComplete(t *testing.T) {
 		{Config{DataDir: "/d", NodeIP: "localhost"}, `--node-ip "localhost" is not an IP address`},
 		{Config{DataDir: "/d", Port: 70000}, "--port 70000"},
 		{Config{DataDir: "/d", NodeLabels: map[string]string{"a b": "c"}}, `node label key "a b"`},
+		{Config{DataDir: "/d", NodeLabels: map[string]string{"node-role.kubernetes.io/control-plane": ""}}, `"node-role.kubernetes.io/control-plane" is in a kubernetes.io`},
+		{Config{DataDir: "/d", NodeLabels: map[string]string{"node-restriction.kubernetes.io/pool": "a"}}, "may not set on itself"},
 	} {
 		err := tc.c.Complete(host)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("Complete(%+v) = %v, want %q", tc.c, err, tc.err)
 		}
+	}
+	ok := Config{DataDir: "/d", NodeLabels: map[string]string{"topology.kubernetes.io/zone": "z", "node.kubernetes.io/pool": "p",
+		"kubelet.kubernetes.io/x": "y", "example.com/rack": "7"}}
+	if err := ok.Complete(host); err != nil {
+		t.Errorf("allowed labels: %v", err)
 	}
 	c = Config{DataDir: "/d"}
 	if err := c.Complete(func() (string, error) { return "", errors.New("no uname") }); err == nil || !strings.Contains(err.Error(), "no uname") {
