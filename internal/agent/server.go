@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -43,9 +44,22 @@ func verb(method string) string {
 	return "get"
 }
 
+type userKey struct{}
+
+// withUser returns ctx carrying the authenticated caller.
+func withUser(ctx context.Context, u *userInfo) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// userFrom returns the caller withAuthentication found, or nil.
+func userFrom(ctx context.Context) *userInfo {
+	u, _ := ctx.Value(userKey{}).(*userInfo)
+	return u
+}
+
 // withAuthentication answers 401 unless authn finds the caller, and
-// passes the caller on.
-func withAuthentication(next func(http.ResponseWriter, *http.Request, *userInfo), authn authenticator, log *slog.Logger) http.Handler {
+// passes the caller on in the request's context.
+func withAuthentication(next http.Handler, authn authenticator, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := authn.Authenticate(r)
 		if err != nil {
@@ -55,14 +69,21 @@ func withAuthentication(next func(http.ResponseWriter, *http.Request, *userInfo)
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
-		next(w, r, u)
+		next.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
 	})
 }
 
 // withAuthorization answers 403 unless authz allows the caller verb on
-// nodes/<subresource> of this node; an authorizer error is a denial.
-func withAuthorization(next http.Handler, authz authorizer, node string, log *slog.Logger) func(http.ResponseWriter, *http.Request, *userInfo) {
-	return func(w http.ResponseWriter, r *http.Request, u *userInfo) {
+// nodes/<subresource> of this node; an authorizer error is a denial, and
+// a request without a caller (a chain built wrongly) is refused with 401.
+func withAuthorization(next http.Handler, authz authorizer, node string, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u := userFrom(r.Context())
+		if u == nil {
+			log.Error("request without an authenticated user reached authorization", "path", r.URL.Path)
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
 		attrs := attributes{Verb: verb(r.Method), Subresource: subresource(r.URL.Path), Node: node}
 		ok, reason, err := authz.Authorize(r.Context(), u, attrs)
 		if err != nil {
@@ -77,7 +98,13 @@ func withAuthorization(next http.Handler, authz authorizer, node string, log *sl
 			return
 		}
 		next.ServeHTTP(w, r)
-	}
+	})
+}
+
+// withChain is the order of the filters, in one place: authentication,
+// then authorization, then the handler.
+func withChain(h http.Handler, authn authenticator, authz authorizer, node string, log *slog.Logger) http.Handler {
+	return withAuthentication(withAuthorization(h, authz, node, log), authn, log)
 }
 
 // apiHandler is the agent's API behind authentication and authorization.
@@ -101,7 +128,7 @@ func (a *Agent) apiHandler() http.Handler {
 		mux.ServeHTTP(rw, r)
 		a.metrics.requests.WithLabelValues(subresource(r.URL.Path), strconv.Itoa(rw.code)).Inc()
 	})
-	return withAuthentication(withAuthorization(counted, authz, a.cfg.NodeName, a.log), authn, a.log)
+	return withChain(counted, authn, authz, a.cfg.NodeName, a.log)
 }
 
 // servePods lists the pods bound to this node, as a PodList.

@@ -86,7 +86,7 @@ func TestAuthnAuthz(t *testing.T) {
 		&x509Authenticator{roots: roots, now: time.Now},
 		&tokenReviewAuthenticator{client: func() kubernetes.Interface { return cs }, cache: newTTLCache[*userInfo](time.Now)},
 	}
-	srv := httptest.NewUnstartedServer(withAuthentication(withAuthorization(ok, authz, "n1", log), authn, log))
+	srv := httptest.NewUnstartedServer(withChain(ok, authn, authz, "n1", log))
 	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{servingPair(t, ca)},
 		ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: roots}
 	srv.StartTLS()
@@ -224,6 +224,19 @@ func TestSARAuthorizer(t *testing.T) {
 	ok, reason, err := z.Authorize(ctx, &userInfo{Name: "bob"}, attributes{Verb: "get", Subresource: "stats", Node: "n1"})
 	if err != nil || ok || reason != "because" {
 		t.Errorf("bob: %v %q %v", ok, reason, err)
+	}
+}
+
+// TestAuthorizationWithoutUser: fail closed when the chain lacks
+// authentication.
+func TestAuthorizationWithoutUser(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h := withAuthorization(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("handler reached") }),
+		&fakeAuthz{allow: map[string]bool{"/proxy": true}}, "n1", log)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("status %d", rec.Code)
 	}
 }
 
