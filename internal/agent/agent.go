@@ -300,6 +300,8 @@ func (a *Agent) serve(ctx context.Context) {
 	}
 	a.serving.Set(pair)
 	a.metrics.expiry.WithLabelValues("serving").Set(float64(pair.Leaf.NotAfter.Unix()))
+	servFile := &watchedFile{path: a.servCert.CurrentPath(), now: a.now}
+	servFile.changed() // remember the file as it is now
 	ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.NodeIP, strconv.Itoa(a.cfg.Port)))
 	if err != nil {
 		a.fail(fmt.Errorf("agent: listen on %s port %d: %w", a.cfg.NodeIP, a.cfg.Port, err))
@@ -310,8 +312,15 @@ func (a *Agent) serve(ctx context.Context) {
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       90 * time.Second,
 		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return a.serving.Get(), nil },
+			MinVersion: tls.VersionTLS12,
+			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+				// A certificate replaced on disk is served from the next
+				// handshake on, if it is still for this node.
+				if p := servFile.changed(); p != nil && a.servingValid(p) {
+					a.serving.Set(p)
+				}
+				return a.serving.Get(), nil
+			},
 			// Certificates are checked against the cluster CA here and
 			// again by the authenticator; callers without one may use a
 			// bearer token.
