@@ -258,9 +258,6 @@ func transient(err error) bool {
 	return true
 }
 
-// encodeKey is pki.EncodeKeyPEM, named here for the agent's key files.
-func encodeKey(key crypto.Signer) ([]byte, error) { return pki.EncodeKeyPEM(key) }
-
 type ecdsaKey = ecdsa.PrivateKey
 
 // obtain makes a new key, a request for it (build), asks for a certificate
@@ -279,7 +276,7 @@ func obtain(ctx context.Context, cs kubernetes.Interface, kind csrKind, store *c
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := encodeKey(key)
+	keyPEM, err := pki.EncodeKeyPEM(key)
 	if err != nil {
 		return nil, err
 	}

@@ -145,9 +145,25 @@ func (a *Agent) servePods(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, list)
 }
 
-// serveConfigz answers with the configuration, under kubelet's key.
+// serveConfigz answers with the configuration under kubelet's key, with
+// durations written as kubelet writes them ("10s").
 func (a *Agent) serveConfigz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, map[string]any{"kubeletconfig": a.cfg})
+	type view struct {
+		*Config
+		NodeStatusUpdateFrequency metav1.Duration `json:"nodeStatusUpdateFrequency"`
+		LeaseRenewInterval        metav1.Duration `json:"leaseRenewInterval"`
+		BootstrapTimeout          metav1.Duration `json:"bootstrapTimeout"`
+		ServingCSRTimeout         metav1.Duration `json:"servingCSRTimeout"`
+		Port                      int32           `json:"port"`
+	}
+	c := a.cfg
+	writeJSON(w, map[string]any{"kubeletconfig": view{Config: c,
+		NodeStatusUpdateFrequency: metav1.Duration{Duration: c.NodeStatusUpdateFrequency},
+		LeaseRenewInterval:        metav1.Duration{Duration: c.LeaseRenewInterval},
+		BootstrapTimeout:          metav1.Duration{Duration: c.BootstrapTimeout},
+		ServingCSRTimeout:         metav1.Duration{Duration: c.ServingCSRTimeout},
+		Port:                      a.port.Load(),
+	}})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -258,3 +258,24 @@ func TestTTLCache(t *testing.T) {
 		t.Errorf("cache holds %d entries", len(c.m))
 	}
 }
+
+// TestConfigz: kubelet's shape, durations as strings, the real port.
+func TestConfigz(t *testing.T) {
+	cfg := &Config{DataDir: "/d", NodeName: "n1", Port: 0}
+	if err := cfg.Complete(nil); err != nil {
+		t.Fatal(err)
+	}
+	a := &Agent{cfg: cfg}
+	a.port.Store(43210)
+	rec := httptest.NewRecorder()
+	a.serveConfigz(rec, httptest.NewRequest("GET", "/configz", nil))
+	body := rec.Body.String()
+	for _, want := range []string{`"kubeletconfig":{`, `"nodeName":"n1"`, `"nodeStatusUpdateFrequency":"10s"`, `"port":43210`, `"nodeLeaseDurationSeconds":40`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("configz lacks %s: %s", want, body)
+		}
+	}
+	if strings.Contains(body, "DisableServer") {
+		t.Errorf("configz shows internal fields: %s", body)
+	}
+}
