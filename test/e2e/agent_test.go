@@ -366,7 +366,7 @@ func TestAgent(t *testing.T) {
 
 	// curl with the admin's certificate, as an operator would.
 	creds := extractAdmin(t, s)
-	r := run(t, runOpts{}, env.curl, "-sS", "--max-time", "10", "--cacert", creds.ca, "--cert", creds.cert, "--key", creds.key,
+	r := run(t, runOpts{}, env.curl, "-sS", "--noproxy", "*", "--max-time", "10", "--cacert", creds.ca, "--cert", creds.cert, "--key", creds.key,
 		"-w", "\n%{http_code}", n1URL+"/healthz")
 	if r.code != 0 || !strings.HasSuffix(r.stdout, "ok\n200") {
 		t.Errorf("curl /healthz as admin: %s", r)
