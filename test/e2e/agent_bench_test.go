@@ -38,8 +38,8 @@ func BenchmarkAgentJoin(b *testing.B) {
 			b.Fatal(err)
 		}
 		admin := s.clientset(b)
-		tok := joinSetup(b, ctx, admin)
-		for name, r := range kubeadmBindings {
+		tok := agentToken(b, ctx, admin)
+		for name, r := range agentBindings {
 			subject := rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: r[1]}
 			if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 				ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: []rbacv1.Subject{subject},
@@ -52,7 +52,7 @@ func BenchmarkAgentJoin(b *testing.B) {
 		cfgs := make([]*agent.Config, n)
 		for i := range cfgs {
 			dir := filepath.Join(base, fmt.Sprintf("sim-%02d", i))
-			writeBootstrapKubeconfig(b, s, dir, tok)
+			writeAgentBootstrapKubeconfig(b, s, dir, tok)
 			cfgs[i] = &agent.Config{DataDir: dir, NodeName: fmt.Sprintf("sim-%02d", i), NodeIP: "127.0.0.1",
 				RotateCertificates: true, DisableServer: true}
 			if err := cfgs[i].Complete(nil); err != nil {

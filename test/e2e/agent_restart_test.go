@@ -39,15 +39,15 @@ func TestAgentRestart(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "data"))
 	ctx := context.Background()
 	admin := s.clientset(t)
-	tok := joinSetup(t, ctx, admin)
-	for name, b := range kubeadmBindings {
+	tok := agentToken(t, ctx, admin)
+	for name, b := range agentBindings {
 		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
 	}
 	a := startAgent(t, s, tok, "n1", "127.0.0.2")
-	eventually(t, 20*time.Second, func() string { return nodeReady(ctx, admin, "n1", "127.0.0.2") })
+	eventually(t, 20*time.Second, func() string { return agentNodeReady(ctx, admin, "n1", "127.0.0.2") })
 	var servingCSR string
 	eventually(t, 20*time.Second, func() string {
-		csrs, err := csrsOf(ctx, admin, certificatesv1.KubeletServingSignerName, "system:node:n1")
+		csrs, err := agentCSRsOf(ctx, admin, certificatesv1.KubeletServingSignerName, "system:node:n1")
 		if err != nil || len(csrs) != 1 {
 			return "no serving CSR yet"
 		}
@@ -151,7 +151,7 @@ func TestAgentRestart(t *testing.T) {
 	d := startAgent(t, s, manual, "n5", "127.0.0.5")
 	var pending string
 	eventually(t, 20*time.Second, func() string {
-		csrs, err := csrsOf(ctx, admin, certificatesv1.KubeAPIServerClientKubeletSignerName, "system:bootstrap:"+manual.ID)
+		csrs, err := agentCSRsOf(ctx, admin, certificatesv1.KubeAPIServerClientKubeletSignerName, "system:bootstrap:"+manual.ID)
 		if err != nil || len(csrs) != 1 {
 			return "no client CSR from the manual token"
 		}

@@ -19,9 +19,9 @@ import (
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
-// currentCert reads the certificate a symlink like
+// agentCurrentCert reads the certificate a symlink like
 // pki/kubelet-client-current.pem points at.
-func currentCert(t *testing.T, path string) *x509.Certificate {
+func agentCurrentCert(t *testing.T, path string) *x509.Certificate {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -61,8 +61,8 @@ func TestAgentCertificateRotation(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--cluster-signing-duration", "3m", "--approve-kubelet-serving")
 	ctx := context.Background()
 	admin := s.clientset(t)
-	tok := joinSetup(t, ctx, admin)
-	for name, b := range kubeadmBindings {
+	tok := agentToken(t, ctx, admin)
+	for name, b := range agentBindings {
 		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
 	}
 	a := startAgent(t, s, tok, "n1", "127.0.0.2")
@@ -74,7 +74,7 @@ func TestAgentCertificateRotation(t *testing.T) {
 	})
 	url := a.url()
 	clientPEM := filepath.Join(a.dir, "pki", "kubelet-client-current.pem")
-	first := currentCert(t, clientPEM)
+	first := agentCurrentCert(t, clientPEM)
 	if life := first.NotAfter.Sub(time.Now()); life > 3*time.Minute+5*time.Second {
 		t.Fatalf("client certificate valid for %s, want at most 3m", life)
 	}
@@ -135,7 +135,7 @@ func TestAgentCertificateRotation(t *testing.T) {
 	t.Logf("first client certificate expires at %s; waiting until %s", first.NotAfter.Format(time.TimeOnly), past.Format(time.TimeOnly))
 	for time.Now().Before(past) {
 		time.Sleep(5 * time.Second)
-		if why := nodeReady(ctx, admin, "n1", "127.0.0.2"); why != "" {
+		if why := agentNodeReady(ctx, admin, "n1", "127.0.0.2"); why != "" {
 			t.Fatalf("%s: %s", time.Now().Format(time.TimeOnly), why)
 		}
 	}
@@ -143,7 +143,7 @@ func TestAgentCertificateRotation(t *testing.T) {
 	wg.Wait()
 
 	now := time.Now()
-	cur := currentCert(t, clientPEM)
+	cur := agentCurrentCert(t, clientPEM)
 	if cur.SerialNumber.Cmp(first.SerialNumber) == 0 || !now.Before(cur.NotAfter) || cur.Subject.CommonName != "system:node:n1" {
 		t.Errorf("client certificate not rotated: serial %v (first %v), notAfter %s", cur.SerialNumber, first.SerialNumber, cur.NotAfter)
 	}
@@ -153,7 +153,7 @@ func TestAgentCertificateRotation(t *testing.T) {
 	}
 	// Heartbeats went on with the new certificate.
 	eventually(t, 15*time.Second, func() string {
-		renewed, err := leaseRenewTime(ctx, admin, "n1")
+		renewed, err := agentLeaseRenewTime(ctx, admin, "n1")
 		if err != nil || !renewed.After(first.NotAfter) {
 			return fmt.Sprintf("lease last renewed %s, before the first certificate expired at %s (%v)", renewed, first.NotAfter, err)
 		}

@@ -31,10 +31,10 @@ import (
 // agentReadyLine matches the line an agent logs when its API serves.
 var agentReadyLine = regexp.MustCompile(`msg="kastle agent ready".* url=(\S+)`)
 
-// joinSetup creates a bootstrap token on s and kubeadm's bindings for its
-// group (create CSRs, nodeclient for the group, selfnodeclient for
-// nodes), as `kastle init` will, and returns the token.
-func joinSetup(t testing.TB, ctx context.Context, admin kubernetes.Interface) bootstraptoken.Token {
+// agentToken creates a bootstrap token Secret (authentication and
+// signing, in kubeadm's default node group, valid for an hour) and returns
+// the token. The group's bindings are agentBindings.
+func agentToken(t testing.TB, ctx context.Context, admin kubernetes.Interface) bootstraptoken.Token {
 	t.Helper()
 	tok, err := bootstraptoken.Generate()
 	if err != nil {
@@ -52,17 +52,17 @@ func joinSetup(t testing.TB, ctx context.Context, admin kubernetes.Interface) bo
 	return tok
 }
 
-// kubeadmBindings are the ClusterRoleBindings a joining node needs:
+// agentBindings are the ClusterRoleBindings a joining node needs:
 // name → role, group.
-var kubeadmBindings = map[string][2]string{
+var agentBindings = map[string][2]string{
 	"kubeadm:kubelet-bootstrap":                     {"system:node-bootstrapper", DefaultTokenGroupForTest},
 	"kubeadm:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", DefaultTokenGroupForTest},
 	"kubeadm:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:nodes"},
 }
 
-// writeBootstrapKubeconfig writes dir/bootstrap-kubelet.conf: s's URL and
+// writeAgentBootstrapKubeconfig writes dir/bootstrap-kubelet.conf: s's URL and
 // CA, and the token.
-func writeBootstrapKubeconfig(t testing.TB, s *server, dir string, tok bootstraptoken.Token) {
+func writeAgentBootstrapKubeconfig(t testing.TB, s *server, dir string, tok bootstraptoken.Token) {
 	t.Helper()
 	caPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
 	if err != nil {
@@ -92,7 +92,7 @@ type agentProc struct {
 func startAgent(t *testing.T, s *server, tok bootstraptoken.Token, name, ip string, extra ...string) *agentProc {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
-	writeBootstrapKubeconfig(t, s, dir, tok)
+	writeAgentBootstrapKubeconfig(t, s, dir, tok)
 	args := append([]string{"agent", "--data-dir", dir, "--node-name", name, "--node-ip", ip, "--port", "0",
 		"--node-status-update-frequency", "2s"}, extra...)
 	return &agentProc{process: startProcess(t, args...), name: name, ip: ip, dir: dir}
@@ -123,8 +123,8 @@ func agentHTTP(t *testing.T, s *server, cert *tls.Certificate) *http.Client {
 	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, Proxy: nil}}
 }
 
-// issueCert mints a client certificate for cn in orgs from s's CA.
-func issueCert(t *testing.T, s *server, cn string, orgs ...string) *tls.Certificate {
+// agentClientCert mints a client certificate for cn in orgs from s's CA.
+func agentClientCert(t *testing.T, s *server, cn string, orgs ...string) *tls.Certificate {
 	t.Helper()
 	caPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
 	if err != nil {
@@ -153,8 +153,8 @@ func issueCert(t *testing.T, s *server, cn string, orgs ...string) *tls.Certific
 	return &pair
 }
 
-// get fetches url+path and returns the status and body.
-func get(t *testing.T, c *http.Client, url, path string, header ...string) (int, string) {
+// agentGet fetches url+path and returns the status and body.
+func agentGet(t *testing.T, c *http.Client, url, path string, header ...string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url+path, nil)
 	if err != nil {
@@ -172,9 +172,9 @@ func get(t *testing.T, c *http.Client, url, path string, header ...string) (int,
 	return resp.StatusCode, string(body)
 }
 
-// nodeReady explains why the named Node is not Ready with the wanted
+// agentNodeReady explains why the named Node is not Ready with the wanted
 // addresses, or returns "".
-func nodeReady(ctx context.Context, cs kubernetes.Interface, name, ip string) string {
+func agentNodeReady(ctx context.Context, cs kubernetes.Interface, name, ip string) string {
 	n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err.Error()
@@ -203,8 +203,8 @@ func nodeReady(ctx context.Context, cs kubernetes.Interface, name, ip string) st
 	return ""
 }
 
-// leaseRenewTime is the node Lease's renewTime (zero when absent).
-func leaseRenewTime(ctx context.Context, cs kubernetes.Interface, name string) (time.Time, error) {
+// agentLeaseRenewTime is the node Lease's renewTime (zero when absent).
+func agentLeaseRenewTime(ctx context.Context, cs kubernetes.Interface, name string) (time.Time, error) {
 	l, err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return time.Time{}, err
@@ -215,8 +215,8 @@ func leaseRenewTime(ctx context.Context, cs kubernetes.Interface, name string) (
 	return l.Spec.RenewTime.Time, nil
 }
 
-// csrsOf lists the CSRs of signer requested by user.
-func csrsOf(ctx context.Context, cs kubernetes.Interface, signer, user string) ([]certificatesv1.CertificateSigningRequest, error) {
+// agentCSRsOf lists the CSRs of signer requested by user.
+func agentCSRsOf(ctx context.Context, cs kubernetes.Interface, signer, user string) ([]certificatesv1.CertificateSigningRequest, error) {
 	list, err := cs.CertificatesV1().CertificateSigningRequests().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
@@ -241,8 +241,8 @@ func TestAgent(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "data"))
 	ctx := context.Background()
 	admin := s.clientset(t)
-	tok := joinSetup(t, ctx, admin)
-	for name, b := range kubeadmBindings {
+	tok := agentToken(t, ctx, admin)
+	for name, b := range agentBindings {
 		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
 	}
 	agents := []*agentProc{startAgent(t, s, tok, "n1", "127.0.0.2"), startAgent(t, s, tok, "n2", "127.0.0.3", "--node-labels", "example.com/rack=7")}
@@ -250,7 +250,7 @@ func TestAgent(t *testing.T) {
 
 	// Client certificates: auto-approved and issued, the files written.
 	eventually(t, 30*time.Second, func() string {
-		csrs, err := csrsOf(ctx, admin, certificatesv1.KubeAPIServerClientKubeletSignerName, bootstrapUser)
+		csrs, err := agentCSRsOf(ctx, admin, certificatesv1.KubeAPIServerClientKubeletSignerName, bootstrapUser)
 		if err != nil {
 			return err.Error()
 		}
@@ -297,13 +297,13 @@ func TestAgent(t *testing.T) {
 
 	// Nodes Ready with their addresses, labels and renewed Leases.
 	for _, a := range agents {
-		eventually(t, 20*time.Second, func() string { return nodeReady(ctx, admin, a.name, a.ip) })
-		first, err := leaseRenewTime(ctx, admin, a.name)
+		eventually(t, 20*time.Second, func() string { return agentNodeReady(ctx, admin, a.name, a.ip) })
+		first, err := agentLeaseRenewTime(ctx, admin, a.name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, 25*time.Second, func() string {
-			if now, err := leaseRenewTime(ctx, admin, a.name); err != nil || !now.After(first) {
+			if now, err := agentLeaseRenewTime(ctx, admin, a.name); err != nil || !now.After(first) {
 				return fmt.Sprintf("lease %s not renewed since %s (%v)", a.name, first, err)
 			}
 			return ""
@@ -321,7 +321,7 @@ func TestAgent(t *testing.T) {
 	var serving []string
 	for _, a := range agents {
 		eventually(t, 20*time.Second, func() string {
-			csrs, err := csrsOf(ctx, admin, certificatesv1.KubeletServingSignerName, "system:node:"+a.name)
+			csrs, err := agentCSRsOf(ctx, admin, certificatesv1.KubeletServingSignerName, "system:node:"+a.name)
 			if err != nil || len(csrs) != 1 {
 				return fmt.Sprintf("serving CSRs of %s: %d (%v)", a.name, len(csrs), err)
 			}
@@ -384,50 +384,50 @@ func TestAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminHTTP := agentHTTP(t, s, &adminPair)
-	code, body := get(t, adminHTTP, n1URL, "/pods")
+	code, body := agentGet(t, adminHTTP, n1URL, "/pods")
 	var pods corev1.PodList
 	if code != 200 || json.Unmarshal([]byte(body), &pods) != nil || pods.Kind != "PodList" || len(pods.Items) != 1 || pods.Items[0].Name != "p1" {
 		t.Errorf("/pods as admin: %d %.300s", code, body)
 	}
-	if code, body := get(t, adminHTTP, agents[1].url(), "/pods"); code != 200 || strings.Contains(body, `"p1"`) {
+	if code, body := agentGet(t, adminHTTP, agents[1].url(), "/pods"); code != 200 || strings.Contains(body, `"p1"`) {
 		t.Errorf("n2 /pods: %d %.300s", code, body)
 	}
 	for _, p := range []string{"/configz", "/metrics"} {
-		code, body := get(t, adminHTTP, n1URL, p)
+		code, body := agentGet(t, adminHTTP, n1URL, p)
 		if code != 200 {
 			t.Errorf("%s as admin: %d %.200s", p, code, body)
 		}
 	}
-	if _, body := get(t, adminHTTP, n1URL, "/configz"); !strings.Contains(body, `"nodeName":"n1"`) {
+	if _, body := agentGet(t, adminHTTP, n1URL, "/configz"); !strings.Contains(body, `"nodeName":"n1"`) {
 		t.Errorf("/configz: %.300s", body)
 	}
-	if _, body := get(t, adminHTTP, n1URL, "/metrics"); !strings.Contains(body, "kastle_agent_certificate_expiration_timestamp_seconds") {
+	if _, body := agentGet(t, adminHTTP, n1URL, "/metrics"); !strings.Contains(body, "kastle_agent_certificate_expiration_timestamp_seconds") {
 		t.Errorf("/metrics lacks the agent's metrics: %.300s", body)
 	}
 
 	// No credentials: 401. A user without nodes/proxy: 403; with it: 200.
-	if code, _ := get(t, agentHTTP(t, s, nil), n1URL, "/healthz"); code != 401 {
+	if code, _ := agentGet(t, agentHTTP(t, s, nil), n1URL, "/healthz"); code != 401 {
 		t.Errorf("anonymous /healthz: %d, want 401", code)
 	}
-	viewer := agentHTTP(t, s, issueCert(t, s, "e2e-agent-viewer", "e2e-viewers"))
-	if code, body := get(t, viewer, n1URL, "/pods"); code != 403 || !strings.Contains(body, "subresource(s)=[proxy]") {
+	viewer := agentHTTP(t, s, agentClientCert(t, s, "e2e-agent-viewer", "e2e-viewers"))
+	if code, body := agentGet(t, viewer, n1URL, "/pods"); code != 403 || !strings.Contains(body, "subresource(s)=[proxy]") {
 		t.Errorf("viewer /pods: %d %s, want 403", code, body)
 	}
-	if code, _ := get(t, viewer, n1URL, "/metrics"); code != 403 {
+	if code, _ := agentGet(t, viewer, n1URL, "/metrics"); code != 403 {
 		t.Errorf("viewer /metrics: %d, want 403", code)
 	}
 	// Another user whose group may read nodes/metrics (a fresh user: denials
 	// are cached for 30s, as kubelet's are).
 	s.mustKubectl(t, "create", "clusterrole", "e2e-node-metrics", "--verb=get", "--resource=nodes/metrics")
 	s.mustKubectl(t, "create", "clusterrolebinding", "e2e-node-metrics", "--clusterrole=e2e-node-metrics", "--group=e2e-scrapers")
-	scraper := agentHTTP(t, s, issueCert(t, s, "e2e-agent-scraper", "e2e-scrapers"))
+	scraper := agentHTTP(t, s, agentClientCert(t, s, "e2e-agent-scraper", "e2e-scrapers"))
 	eventually(t, 10*time.Second, func() string {
-		if code, _ := get(t, scraper, n1URL, "/metrics"); code != 200 {
+		if code, _ := agentGet(t, scraper, n1URL, "/metrics"); code != 200 {
 			return fmt.Sprintf("scraper with nodes/metrics: /metrics %d", code)
 		}
 		return ""
 	})
-	if code, _ := get(t, scraper, n1URL, "/healthz"); code != 403 {
+	if code, _ := agentGet(t, scraper, n1URL, "/healthz"); code != 403 {
 		t.Errorf("scraper with nodes/metrics only: /healthz %d, want 403", code)
 	}
 	// A certificate from another CA is refused at the handshake or 401.
@@ -458,15 +458,15 @@ func TestAgent(t *testing.T) {
 	s.mustKubectl(t, "create", "clusterrolebinding", "e2e-node-proxy", "--clusterrole=e2e-node-proxy", "--serviceaccount="+ns+":prober")
 	anon := agentHTTP(t, s, nil)
 	stranger := strings.TrimSpace(s.mustKubectl(t, "create", "token", "stranger", "-n", ns))
-	if code, _ := get(t, anon, n1URL, "/healthz", "Authorization", "Bearer "+stranger); code != 403 {
+	if code, _ := agentGet(t, anon, n1URL, "/healthz", "Authorization", "Bearer "+stranger); code != 403 {
 		t.Errorf("service account without nodes/proxy: %d, want 403", code)
 	}
-	if code, _ := get(t, anon, n1URL, "/healthz", "Authorization", "Bearer not-a-token"); code != 401 {
+	if code, _ := agentGet(t, anon, n1URL, "/healthz", "Authorization", "Bearer not-a-token"); code != 401 {
 		t.Errorf("bad token: %d, want 401", code)
 	}
 	prober := strings.TrimSpace(s.mustKubectl(t, "create", "token", "prober", "-n", ns))
 	eventually(t, 10*time.Second, func() string {
-		if code, _ := get(t, anon, n1URL, "/healthz", "Authorization", "Bearer "+prober); code != 200 {
+		if code, _ := agentGet(t, anon, n1URL, "/healthz", "Authorization", "Bearer "+prober); code != 200 {
 			return fmt.Sprintf("service account with nodes/proxy: %d", code)
 		}
 		return ""
