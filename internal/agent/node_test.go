@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestNewNode(t *testing.T) {
@@ -61,5 +64,59 @@ func TestMemTotal(t *testing.T) {
 	}
 	if _, err := memTotal(p); err == nil {
 		t.Error("no MemTotal accepted")
+	}
+}
+
+// TestRegisterAndLease against a fake clientset: registration writes the
+// status; a second start adopts the Node without touching its labels or
+// taints; the Lease is created owned by the Node, then renewed.
+func TestRegisterAndLease(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewClientset()
+	cfg := &Config{DataDir: "/d", NodeName: "n1", NodeIP: "127.0.0.2",
+		RegisterWithTaints: []corev1.Taint{{Key: "t", Effect: corev1.TaintEffectNoSchedule}}}
+	if err := cfg.Complete(nil); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	node, err := register(ctx, cs, cfg, t0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(node.Status.Conditions) != 1 || len(node.Status.Addresses) != 2 || len(node.Spec.Taints) != 1 {
+		t.Errorf("registered %+v", node)
+	}
+	// An operator relabels and untaints the Node; a restart keeps that.
+	node.Labels["example.com/by-hand"] = "yes"
+	node.Spec.Taints = nil
+	node.UID = "uid-1"
+	if _, err := cs.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := register(ctx, cs, cfg, t0.Add(time.Minute), 10250)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Labels["example.com/by-hand"] != "yes" || len(again.Spec.Taints) != 0 || again.Status.DaemonEndpoints.KubeletEndpoint.Port != 10250 {
+		t.Errorf("re-registered %+v", again)
+	}
+
+	if err := renewLease(ctx, cs, cfg, again, t0); err != nil {
+		t.Fatal(err)
+	}
+	l, err := cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "n1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *l.Spec.HolderIdentity != "n1" || *l.Spec.LeaseDurationSeconds != DefaultLeaseDurationSeconds ||
+		len(l.OwnerReferences) != 1 || l.OwnerReferences[0].Kind != "Node" || l.OwnerReferences[0].UID != "uid-1" {
+		t.Errorf("lease %+v %+v", l.Spec, l.OwnerReferences)
+	}
+	if err := renewLease(ctx, cs, cfg, again, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	l, _ = cs.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, "n1", metav1.GetOptions{})
+	if !l.Spec.RenewTime.Time.After(t0.Add(5 * time.Second)) {
+		t.Errorf("lease not renewed: %v", l.Spec.RenewTime)
 	}
 }
