@@ -376,9 +376,12 @@ func TestAgent(t *testing.T) {
 	ns := s.namespace(t)
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p1", Namespace: ns},
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}}
-	if _, err := admin.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, 10*time.Second, func() string { // the namespace's default ServiceAccount may still be on its way
+		if _, err := admin.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err.Error()
+		}
+		return ""
+	})
 	adminPair, err := tls.LoadX509KeyPair(creds.cert, creds.key)
 	if err != nil {
 		t.Fatal(err)
