@@ -29,5 +29,6 @@ func NewRoot(stderr io.Writer) *cobra.Command {
 	root.AddCommand(newControllerManagerCommand(logger))
 	root.AddCommand(newCertsCommand(), newKubeconfigCommand(), newTokenCommand(), newJoinCommand(), newInitCommand(logger))
 	root.AddCommand(newCACommand(logger))
+	root.AddCommand(newAgentCommand(logger))
 	return root
 }
