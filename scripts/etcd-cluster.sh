@@ -55,7 +55,7 @@ start)
   done
   # Wait until the cluster answers (a quorum has formed).
   for _ in $(seq 1 100); do
-    if curl -sf "http://127.0.0.1:$((base + 21))/health" | grep -q '"health":"true"'; then
+    if curl -sf --noproxy '*' "http://127.0.0.1:$((base + 21))/health" | grep -q '"health":"true"'; then
       echo "--etcd-servers=$endpoints --etcd-cafile=$dir/pki/etcd/ca.crt --etcd-certfile=$dir/pki/apiserver-etcd-client.crt --etcd-keyfile=$dir/pki/apiserver-etcd-client.key" | tee "$dir/flags"
       exit 0
     fi

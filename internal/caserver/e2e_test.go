@@ -221,7 +221,7 @@ func ocspCheck(t *testing.T, s *server, curlAuth []string, certFile string) stri
 	dir := t.TempDir()
 	reqFile, respFile := filepath.Join(dir, "req.der"), filepath.Join(dir, "resp.der")
 	run(t, "openssl", "ocsp", "-issuer", s.file("ca.crt"), "-cert", certFile, "-reqout", reqFile, "-no_nonce")
-	args := append([]string{"-sS", "-f", "--cacert", s.file("ca.crt"), "-H", "Content-Type: application/ocsp-request",
+	args := append([]string{"-sS", "--noproxy", "*", "-f", "--cacert", s.file("ca.crt"), "-H", "Content-Type: application/ocsp-request",
 		"--data-binary", "@" + reqFile, "-o", respFile}, curlAuth...)
 	run(t, "curl", append(args, "https://"+s.addr+"/ocsp")...)
 	out := run(t, "openssl", "ocsp", "-issuer", s.file("ca.crt"), "-cert", certFile, "-respin", respFile,
@@ -310,7 +310,7 @@ func TestE2EHTTPSWithMTLS(t *testing.T) {
 		t.Fatalf("svc-a signing: %d %v", code, err)
 	}
 	// curl sees the same API.
-	cert := run(t, "curl", "-sS", "-f", "--cacert", s.file("ca.crt"), "--cert", s.file("client-admin.crt"),
+	cert := run(t, "curl", "-sS", "--noproxy", "*", "-f", "--cacert", s.file("ca.crt"), "--cert", s.file("client-admin.crt"),
 		"--key", s.file("client-admin.key"), base+"/certs/"+id)
 	if !strings.Contains(cert, "BEGIN CERTIFICATE") {
 		t.Fatalf("curl /certs/%s: %s", id, cert)

@@ -96,7 +96,7 @@ func TestCurlMutualTLS(t *testing.T) {
 
 	for _, host := range []string{"127.0.0.1", "localhost"} {
 		url := fmt.Sprintf("https://%s:%d/api", host, port)
-		out, err := exec.Command("curl", "-sS", "--fail", "--max-time", "20", "--cacert", sp.CAFile,
+		out, err := exec.Command("curl", "-sS", "--noproxy", "*", "--fail", "--max-time", "20", "--cacert", sp.CAFile,
 			"--cert", clientCrt, "--key", clientKey, url).CombinedOutput()
 		if err != nil {
 			t.Fatalf("curl %s: %v\n%s", url, err, out)

@@ -387,6 +387,28 @@ func TestApproveKubeletServing(t *testing.T) {
 	if err := createCSR(ctx, admin, "by-admin", "kubernetes.io/kubelet-serving", good, serving...); err != nil {
 		t.Fatal(err)
 	}
+	// A request made before its Node registers is approved once the Node
+	// reports the addresses.
+	late := s.certClient(t, "system:node:late", "system:nodes")
+	_, lateReq := makeCSR(t, "system:node:late", []string{"system:nodes"}, []string{"late"}, nil)
+	if err := createCSR(ctx, late, "late", "kubernetes.io/kubelet-serving", lateReq, serving...); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if _, err := late.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "late"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := late.CoreV1().Nodes().Patch(ctx, "late", "application/merge-patch+json",
+		[]byte(`{"status":{"addresses":[{"type":"Hostname","address":"late"}]}}`), metav1.PatchOptions{}, "status"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 40*time.Second, func() string {
+		c, err := admin.CertificatesV1().CertificateSigningRequests().Get(ctx, "late", metav1.GetOptions{})
+		if err != nil || !issued(c) {
+			return "the late node's serving CSR is not issued yet"
+		}
+		return ""
+	})
 	csr := waitCSR(t, admin, "good", "issued", issued)
 	cert, err := pki.ParseCertsPEM(csr.Status.Certificate)
 	if err != nil {

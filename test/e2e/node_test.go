@@ -31,6 +31,14 @@ func TestNodeAuthorization(t *testing.T) {
 	}
 	mustKubectlIn(t, node(n2), "create", "-f", "-")
 
+	// Pods need the namespace's default ServiceAccount, which the
+	// controller manager creates shortly after the namespace.
+	eventually(t, 10*time.Second, func() string {
+		if r := kubectl(t, "get", "serviceaccount", "default", "-n", ns); r.code != 0 {
+			return "no default service account yet"
+		}
+		return ""
+	})
 	mustKubectl(t, "create", "secret", "generic", "s1", "-n", ns, "--from-literal=a=1")
 	mustKubectl(t, "create", "secret", "generic", "s2", "-n", ns, "--from-literal=a=2")
 	mustKubectlIn(t, `apiVersion: v1

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -21,6 +22,14 @@ import (
 
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 	"github.com/kastle-dev/kastle/internal/controllers/queue"
+)
+
+// notYet starts the reasons a serving request may pass later (the Node is
+// not registered, or has not reported those addresses yet);
+// recheckServing is how soon it is looked at again.
+const (
+	notYet         = "not yet: "
+	recheckServing = 15 * time.Second
 )
 
 // Controller approves the CSRs it recognises. Create it with New and
@@ -84,6 +93,11 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if err != nil || !ok {
 		if err == nil && reason != "" {
 			c.log.Info("not approving", "csr", csr.Name, "signer", csr.Spec.SignerName, "reason", reason)
+		}
+		if err == nil && csr.Spec.SignerName == csrsigning.SignerKubeletServing && strings.HasPrefix(reason, notYet) {
+			// The Node may register, or report its addresses, later:
+			// look again (until the cleaner drops the request).
+			c.q.AddAfter(key, recheckServing)
 		}
 		return err
 	}
@@ -169,13 +183,13 @@ func (c *Controller) kubeletServing(ctx context.Context, csr *certificatesv1.Cer
 	}
 	node, err := c.client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return false, fmt.Sprintf("node %q does not exist", name), nil
+		return false, fmt.Sprintf("%snode %q does not exist", notYet, name), nil
 	}
 	if err != nil {
 		return false, "", err
 	}
 	if bad := foreignSANs(req, node); len(bad) > 0 {
-		return false, fmt.Sprintf("subject alternative names %v are not addresses of node %q", bad, name), nil
+		return false, fmt.Sprintf("%ssubject alternative names %v are not addresses of node %q", notYet, bad, name), nil
 	}
 	return true, "Auto approving kubelet serving certificate: every SAN is an address of the requesting node.", nil
 }
