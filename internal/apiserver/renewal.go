@@ -61,6 +61,7 @@ func (s *server) startRenewal(ctx context.Context, cfg Config, p *pki.ServerPKI,
 		}
 		items = append(items, it)
 	}
+	items = append(items, layoutItems(p.Dir, cfg.CertificateValidity)...)
 	r := &certrenewal.Renewer{
 		Items: items, Log: s.log.With("component", "certificate-renewal"),
 		Expiry: func(name string, notAfter time.Time) {
@@ -119,4 +120,56 @@ func readCertFile(path string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return certs[0], nil
+}
+
+// handledHere are the layout rows startRenewal treats itself.
+var handledHere = map[string]bool{pki.CertCA: true, pki.CertAPIServer: true, pki.CertAPIServerKubeletClient: true,
+	pki.CertAdmin: true, pki.CertControllerManager: true}
+
+// layoutItems looks after the rest of kubeadm's set that exists under
+// pkiDir (front proxy, local etcd): CAs are watched, leaves renewed alike
+// (same subject, SANs and usages) when their CA's key is here.
+func layoutItems(pkiDir string, validity time.Duration) []certrenewal.Item {
+	layout := pki.Layout()
+	var items []certrenewal.Item
+	for _, f := range layout {
+		if handledHere[f.Name] || f.Base == "" {
+			continue
+		}
+		certFile, keyFile := f.CertPath(pkiDir), f.KeyPath(pkiDir)
+		if _, err := os.Stat(certFile); err != nil {
+			continue
+		}
+		it := certrenewal.Item{Name: f.Name, Load: func() (*x509.Certificate, error) { return readCertFile(certFile) }}
+		if f.CA != "" {
+			caRow, err := layout.Get(f.CA)
+			if err != nil {
+				continue
+			}
+			caCert, caKey := caRow.CertPath(pkiDir), caRow.KeyPath(pkiDir)
+			if _, err := os.Stat(caKey); err == nil {
+				it.Renew = func() (*x509.Certificate, error) {
+					certPEM, err := os.ReadFile(caCert)
+					if err != nil {
+						return nil, err
+					}
+					keyPEM, err := os.ReadFile(caKey)
+					if err != nil {
+						return nil, err
+					}
+					ca, err := pki.LoadCA(certPEM, keyPEM, nil)
+					if err != nil {
+						return nil, fmt.Errorf("%s: %w", caCert, err)
+					}
+					cur, err := readCertFile(certFile)
+					if err != nil {
+						return nil, err
+					}
+					return certrenewal.RenewPair(ca, certrenewal.SpecOf(cur, validity), certFile, keyFile)
+				}
+			}
+		}
+		items = append(items, it)
+	}
+	return items
 }

@@ -27,6 +27,9 @@ func newInitCommand(logger func() *slog.Logger) *cobra.Command {
 		Short: "Create a cluster: pre-flight checks, certificates, kubeconfigs, the control plane, a bootstrap token; then serve",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyConfigFile(cmd, cfg); err != nil {
+				return err
+			}
 			cfg.Out = cmd.OutOrStdout()
 			cfg.Server.Log = logger()
 			ctrl.apply(&cfg.Server.Controllers, csrsigning.CAFiles{})
@@ -89,6 +92,7 @@ func newInitCommand(logger func() *slog.Logger) *cobra.Command {
 
 func addInitFlags(cmd *cobra.Command, cfg *cluster.InitConfig) {
 	f := cmd.Flags()
+	f.String("config", "", "a kastle.io/v1alpha1 InitConfiguration file (flags given on the command line win over it)")
 	f.StringVar(&cfg.NodeName, "node-name", "", "this node's name (default: the host name)")
 	f.StringVar(&cfg.ControlPlaneEndpoint, "control-plane-endpoint", "", "host:port nodes reach the API server at (default: bind address and secure port)")
 	f.StringVar(&cfg.Token, "token", "", "the bootstrap token to create (default: a random one)")
@@ -124,6 +128,9 @@ func newInitPhaseCommand(cfg *cluster.InitConfig, ctrl *controllerFlags) *cobra.
 			Short: p.Help,
 			Args:  cobra.NoArgs,
 			RunE: func(c *cobra.Command, _ []string) error {
+				if err := applyConfigFile(c, cfg); err != nil {
+					return err
+				}
 				cfg.Out = c.OutOrStdout()
 				if cfg.Server.SecurePort == 0 && cfg.ControlPlaneEndpoint == "" {
 					return errors.New("--secure-port 0 needs --control-plane-endpoint for a single phase")
@@ -151,4 +158,17 @@ func newInitPhaseCommand(cfg *cluster.InitConfig, ctrl *controllerFlags) *cobra.
 		cmd.AddCommand(sub)
 	}
 	return cmd
+}
+
+// applyConfigFile reads --config, if given, under the flags that were set.
+func applyConfigFile(cmd *cobra.Command, cfg *cluster.InitConfig) error {
+	path, _ := cmd.Flags().GetString("config")
+	if path == "" {
+		return nil
+	}
+	f, err := cluster.LoadInitConfigFile(path)
+	if err != nil {
+		return err
+	}
+	return f.Apply(cfg, func(flag string) bool { return cmd.Flags().Changed(flag) })
 }

@@ -97,7 +97,7 @@ func newKubeconfigUserCommand() *cobra.Command {
 	return cmd
 }
 
-// loadCA reads a CA certificate and its key.
+// loadCA reads a CA certificate and its key from files.
 func loadCA(certFile, keyFile string) (*pki.CA, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
@@ -107,13 +107,9 @@ func loadCA(certFile, keyFile string) (*pki.CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the CA key is needed to sign: %w", err)
 	}
-	certs, err := pki.ParseCertsPEM(certPEM)
+	ca, err := pki.LoadCA(certPEM, keyPEM, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", certFile, err)
 	}
-	key, err := pki.ParseKeyPEM(keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyFile, err)
-	}
-	return &pki.CA{Cert: certs[0], Key: key}, nil
+	return ca, nil
 }

@@ -230,10 +230,14 @@ func certsPhase(_ context.Context, s *InitState) error {
 	if p.CA.Key == nil {
 		s.printf("[certs] External CA mode: %s has no key; every certificate was provided", p.CAFile)
 	}
-	for _, f := range pki.Layout() {
-		if f.Base != "" {
+
+	for _, name := range []string{pki.CertCA, pki.CertAPIServer, pki.CertAPIServerKubeletClient} {
+		if f, err := pki.Layout().Get(name); err == nil {
 			s.printf("[certs] %s certificate and key are in place (%s)", f.Name, f.CertPath(p.Dir))
 		}
+	}
+	if err := ensureKubeadmSet(s, p.Dir, len(srv.EtcdServers) == 0); err != nil {
+		return fmt.Errorf("[certs] %w", err)
 	}
 	s.caPin = pki.CertPin(p.CA.Cert)
 	return nil
@@ -431,5 +435,54 @@ func uploadCertsPhase(ctx context.Context, s *InitState) error {
 	}
 	s.printf("[upload-certs] Storing the certificates in Secret %q in the %q Namespace", CertsSecretName, metav1.NamespaceSystem)
 	s.printf("[upload-certs] Using certificate key:\n%s", s.cfg.CertificateKey)
+	return nil
+}
+
+// ensureKubeadmSet ensures the rest of kubeadm's certificate set: the
+// front proxy CA and client, and, unless etcd is external, the local etcd
+// CA with its server, peer, health-check and API server client
+// certificates. Existing valid files are kept.
+func ensureKubeadmSet(s *InitState, dir string, localEtcd bool) error {
+	rows := []string{pki.CertFrontProxyCA, pki.CertFrontProxyClient}
+	if localEtcd {
+		rows = append(rows, pki.CertEtcdCA, pki.CertEtcdServer, pki.CertEtcdPeer, pki.CertEtcdHealthcheck, pki.CertAPIServerEtcdClient)
+	}
+	layout := pki.Layout()
+	store := pki.Store{Dir: dir}
+	validity := s.cfg.Server.CertificateValidity
+	var nodeIPs []net.IP
+	if ip := net.ParseIP(s.cfg.Server.BindAddress); ip != nil && !ip.IsUnspecified() {
+		nodeIPs = append(nodeIPs, ip)
+	}
+	cas := map[string]*pki.CA{}
+	for _, name := range rows {
+		row, err := layout.Get(name)
+		if err != nil {
+			return err
+		}
+		var sans pki.SANs
+		if row.SANs == pki.SANEtcd {
+			sans = pki.EtcdSANs(s.cfg.NodeName, nodeIPs...)
+		}
+		spec, err := row.Spec(pki.Profiles(), sans)
+		if err != nil {
+			return err
+		}
+		if row.CA == "" {
+			ca, err := store.EnsureCA(row.Base, spec)
+			if err != nil {
+				return err
+			}
+			cas[row.Name] = ca
+		} else {
+			if validity > 0 {
+				spec.Validity = validity
+			}
+			if _, err := store.EnsureLeaf(row.Base, cas[row.CA], spec); err != nil {
+				return err
+			}
+		}
+		s.printf("[certs] %s certificate and key are in place (%s)", row.Name, row.CertPath(dir))
+	}
 	return nil
 }

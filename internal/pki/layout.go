@@ -15,6 +15,7 @@ type SANKind string
 const (
 	SANNone      SANKind = ""          // no SANs: CAs and client certificates
 	SANAPIServer SANKind = "apiserver" // see APIServerSANs
+	SANEtcd      SANKind = "etcd"      // see EtcdSANs
 )
 
 // Names of the entries in Layout.
@@ -28,6 +29,15 @@ const (
 	// CertAPIServerKubeletClient is the API server's client certificate
 	// towards kubelets (nodes/proxy).
 	CertAPIServerKubeletClient = "apiserver-kubelet-client"
+	// kubeadm's front proxy (aggregation) and local etcd certificates,
+	// made by `kastle init phase certs`.
+	CertFrontProxyCA        = "front-proxy-ca"
+	CertFrontProxyClient    = "front-proxy-client"
+	CertEtcdCA              = "etcd-ca"
+	CertEtcdServer          = "etcd-server"
+	CertEtcdPeer            = "etcd-peer"
+	CertEtcdHealthcheck     = "etcd-healthcheck-client"
+	CertAPIServerEtcdClient = "apiserver-etcd-client"
 )
 
 // CertFile is one row of the certificate file layout: what a certificate is
@@ -97,6 +107,13 @@ func Layout() LayoutTable {
 			Organization: []string{"system:masters"}, Profile: ProfileClient},
 		{Name: CertAPIServerKubeletClient, Base: "apiserver-kubelet-client", CA: CertCA, CommonName: "kube-apiserver-kubelet-client",
 			Organization: []string{"system:masters"}, Profile: ProfileClient},
+		{Name: CertFrontProxyCA, Base: "front-proxy-ca", CommonName: "front-proxy-ca", Profile: ProfileCA},
+		{Name: CertFrontProxyClient, Base: "front-proxy-client", CA: CertFrontProxyCA, CommonName: "front-proxy-client", Profile: ProfileClient},
+		{Name: CertEtcdCA, Base: "etcd/ca", CommonName: "etcd-ca", Profile: ProfileCA},
+		{Name: CertEtcdServer, Base: "etcd/server", CA: CertEtcdCA, CommonName: "kube-etcd", Profile: ProfilePeer, SANs: SANEtcd},
+		{Name: CertEtcdPeer, Base: "etcd/peer", CA: CertEtcdCA, CommonName: "kube-etcd-peer", Profile: ProfilePeer, SANs: SANEtcd},
+		{Name: CertEtcdHealthcheck, Base: "etcd/healthcheck-client", CA: CertEtcdCA, CommonName: "kube-etcd-healthcheck-client", Profile: ProfileClient},
+		{Name: CertAPIServerEtcdClient, Base: "apiserver-etcd-client", CA: CertEtcdCA, CommonName: "kube-apiserver-etcd-client", Profile: ProfileClient},
 		{Name: CertControllerManager, Kubeconfig: "controller-manager.conf", CA: CertCA, CommonName: "system:kube-controller-manager",
 			Profile: ProfileClient},
 	}

@@ -72,7 +72,10 @@ func TestLayoutRows(t *testing.T) {
 	if got := api.KeyPath("/d/pki"); got != "/d/pki/apiserver.key" {
 		t.Errorf("KeyPath = %s", got)
 	}
-	if _, err := l.Get("front-proxy-client"); err == nil {
+	if etcd, _ := l.Get(pki.CertEtcdServer); etcd.CA != pki.CertEtcdCA || etcd.CertPath("/d/pki") != "/d/pki/etcd/server.crt" {
+		t.Errorf("etcd server row: %+v", etcd)
+	}
+	if _, err := l.Get("no-such-row"); err == nil {
 		t.Error("Get of an unknown row succeeded")
 	}
 }

@@ -142,3 +142,20 @@ func validateDNSName(name string) error {
 	}
 	return nil
 }
+
+// EtcdSANs are the SANs of a local etcd member's server and peer
+// certificates, as kubeadm sets them: localhost, the node's name,
+// 127.0.0.1, ::1 and the node's IPs.
+func EtcdSANs(nodeName string, ips ...net.IP) SANs {
+	var s SANs
+	s.addDNS("localhost")
+	if nodeName != "" {
+		s.addDNS(nodeName)
+	}
+	s.addIP(net.IPv4(127, 0, 0, 1))
+	s.addIP(net.IPv6loopback)
+	for _, ip := range ips {
+		s.addIP(ip)
+	}
+	return s
+}

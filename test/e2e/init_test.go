@@ -41,11 +41,23 @@ func TestInitThenJoin(t *testing.T) {
 	mustContain(t, labels, "node-role.kubernetes.io/control-plane", "NoSchedule")
 	s.mustKubectl(t, "get", "configmap", "-n", "kube-system", "kastle-config")
 	mustContain(t, kastleCmd(t, "token", "list", "--data-dir", data).stdout, m[2], "system:bootstrappers:kubeadm:default-node-token")
-	for _, f := range []string{"admin.conf", "super-admin.conf", "controller-manager.conf", "kubelet.conf", "pki/ca.crt", "pki/apiserver-kubelet-client.crt", "pki/sa.key"} {
+	for _, f := range []string{"admin.conf", "super-admin.conf", "controller-manager.conf", "kubelet.conf", "pki/ca.crt", "pki/apiserver-kubelet-client.crt", "pki/sa.key",
+		"pki/front-proxy-ca.crt", "pki/front-proxy-client.crt", "pki/etcd/ca.crt", "pki/etcd/server.crt", "pki/etcd/peer.crt",
+		"pki/etcd/healthcheck-client.crt", "pki/apiserver-etcd-client.crt"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Errorf("init did not write %s: %v", f, err)
 		}
 	}
+	// kubeadm's set chains as kubeadm's does.
+	for _, chain := range [][2]string{{"front-proxy-ca", "front-proxy-client"}, {"etcd/ca", "etcd/server"}, {"etcd/ca", "etcd/peer"},
+		{"etcd/ca", "apiserver-etcd-client"}, {"ca", "apiserver-kubelet-client"}} {
+		r := run(t, runOpts{}, env.openssl, "verify", "-CAfile", filepath.Join(data, "pki", chain[0]+".crt"), filepath.Join(data, "pki", chain[1]+".crt"))
+		if r.code != 0 || !strings.Contains(r.stdout, "OK") {
+			t.Errorf("openssl verify %s by %s: %s", chain[1], chain[0], r)
+		}
+	}
+	etcdSANs := run(t, runOpts{}, env.openssl, "x509", "-in", filepath.Join(data, "pki", "etcd", "server.crt"), "-noout", "-ext", "subjectAltName,extendedKeyUsage")
+	mustContain(t, etcdSANs.stdout, "DNS:localhost", "DNS:cp1", "IP Address:127.0.0.1", "TLS Web Server Authentication", "TLS Web Client Authentication")
 	// The printed join command discovers the cluster.
 	eventually(t, 10*time.Second, func() string {
 		r := kastleCmd(t, "join", m[1], "--token", m[2], "--discovery-token-ca-cert-hash", m[3], "--data-dir", filepath.Join(dir, "node"), "--skip-phases", "kubelet-start")
@@ -74,12 +86,19 @@ func TestInitThenJoin(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "[WARNING Port-"+busy+"]") {
 		t.Errorf("preflight with ignored errors: %s", r)
 	}
-	// The offline phases run alone.
+	// The offline phases run alone, here from a --config file.
 	alone := filepath.Join(dir, "alone")
-	if r := kastleCmd(t, "init", "phase", "certs", "--data-dir", alone, "--secure-port", "6443"); r.code != 0 {
+	conf := writeFile(t, "init.yaml", "apiVersion: kastle.io/v1alpha1\nkind: InitConfiguration\ndataDir: "+alone+
+		"\nnodeName: cfg-node\nsecurePort: 6443\napiServerCertSANs: [api.example.com]\n", 0o600)
+	if r := kastleCmd(t, "init", "phase", "certs", "--config", conf); r.code != 0 {
 		t.Fatalf("phase certs: %s", r)
 	}
-	if _, err := os.Stat(filepath.Join(alone, "pki", "apiserver.crt")); err != nil {
-		t.Errorf("phase certs wrote no apiserver.crt: %v", err)
+	san := run(t, runOpts{}, env.openssl, "x509", "-in", filepath.Join(alone, "pki", "apiserver.crt"), "-noout", "-ext", "subjectAltName")
+	mustContain(t, san.stdout, "DNS:api.example.com")
+	etcd := run(t, runOpts{}, env.openssl, "x509", "-in", filepath.Join(alone, "pki", "etcd", "server.crt"), "-noout", "-ext", "subjectAltName")
+	mustContain(t, etcd.stdout, "DNS:cfg-node")
+	bad := writeFile(t, "bad.yaml", "apiVersion: kastle.io/v1alpha1\nkind: InitConfiguration\nnodeNmae: x\n", 0o600)
+	if r := kastleCmd(t, "init", "phase", "preflight", "--config", bad); r.code == 0 || !strings.Contains(r.stderr, "unknown field") {
+		t.Errorf("a config with an unknown field: %s", r)
 	}
 }
