@@ -105,8 +105,12 @@ func Layout() LayoutTable {
 			Profile: ProfileServer, SANs: SANAPIServer},
 		{Name: CertAdmin, Kubeconfig: "admin.conf", CA: CertCA, CommonName: "kubernetes-admin",
 			Organization: []string{"system:masters"}, Profile: ProfileClient},
+		// Not in system:masters: a node controls the address the API server
+		// proxies to, so this identity must be worth no more than the
+		// kubelet API (the default policy binds it to
+		// system:kubelet-api-admin).
 		{Name: CertAPIServerKubeletClient, Base: "apiserver-kubelet-client", CA: CertCA, CommonName: "kube-apiserver-kubelet-client",
-			Organization: []string{"system:masters"}, Profile: ProfileClient},
+			Profile: ProfileClient},
 		{Name: CertFrontProxyCA, Base: "front-proxy-ca", CommonName: "front-proxy-ca", Profile: ProfileCA},
 		{Name: CertFrontProxyClient, Base: "front-proxy-client", CA: CertFrontProxyCA, CommonName: "front-proxy-client", Profile: ProfileClient},
 		{Name: CertEtcdCA, Base: "etcd/ca", CommonName: "etcd-ca", Profile: ProfileCA},

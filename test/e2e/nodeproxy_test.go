@@ -127,6 +127,13 @@ func TestNodeProxy(t *testing.T) {
 	}
 	impostor.mu.Unlock()
 
+	// A node pointing its address at the API server itself gains nothing:
+	// the proxy's identity is no administrator there.
+	mkNode(prefix+"-loop", s.port, "127.0.0.1")
+	r0 := s.kubectl(t, "get", "--raw", "/api/v1/nodes/"+prefix+"-loop/proxy/api/v1/namespaces/kube-system/secrets")
+	if r0.code == 0 || !strings.Contains(strings.ToLower(r0.stderr), "forbidden") {
+		t.Errorf("proxy redirected to the API server read secrets: %s", r0)
+	}
 	// nodes/proxy is authorized: a user without it is refused.
 	r := s.kubectl(t, "get", "--raw", "/api/v1/nodes/"+prefix+"-good/proxy/healthz", "--as", prefix+"-nobody")
 	if r.code == 0 || !strings.Contains(r.stderr, "Forbidden") {

@@ -22,17 +22,19 @@ const (
 
 // Well-known users, groups and namespaces the policy refers to.
 const (
-	GroupMasters             = "system:masters"
-	GroupAuthenticated       = "system:authenticated"
-	GroupUnauthenticated     = "system:unauthenticated"
-	GroupNodes               = "system:nodes"
-	UserAnonymous            = "system:anonymous"
-	UserKubeProxy            = "system:kube-proxy"
-	UserControllerManager    = "system:kube-controller-manager"
-	NamespaceSystem          = "kube-system"
-	NamespacePublic          = "kube-public"
-	ClusterInfoConfigMap     = "cluster-info"
-	DefaultBootstrapperGroup = "system:bootstrappers:kubeadm:default-node-token"
+	GroupMasters         = "system:masters"
+	GroupAuthenticated   = "system:authenticated"
+	GroupUnauthenticated = "system:unauthenticated"
+	GroupNodes           = "system:nodes"
+	UserAnonymous        = "system:anonymous"
+	UserKubeProxy        = "system:kube-proxy"
+	// UserAPIServerKubeletClient is the API server towards node agents.
+	UserAPIServerKubeletClient = "kube-apiserver-kubelet-client"
+	UserControllerManager      = "system:kube-controller-manager"
+	NamespaceSystem            = "kube-system"
+	NamespacePublic            = "kube-public"
+	ClusterInfoConfigMap       = "cluster-info"
+	DefaultBootstrapperGroup   = "system:bootstrappers:kubeadm:default-node-token"
 )
 
 // API groups used below.
@@ -206,6 +208,12 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("create"), legacy, "serviceaccounts/token"),
 		)},
 		{name: "system:node", rules: NodeRules()},
+		// Full use of the kubelet API (the API server's nodes/proxy
+		// identity holds it).
+		{name: "system:kubelet-api-admin", rules: []rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "proxy"), legacy, "nodes"),
+			r(v("*"), legacy, "nodes/proxy", "nodes/log", "nodes/stats", "nodes/metrics", "nodes/spec", "nodes/configz", "nodes/healthz", "nodes/pods"),
+		}},
 		// The node lifecycle controller (it marks and taints silent nodes;
 		// it evicts no pods, so it gets no pod rights).
 		{name: "system:controller:node-controller", rules: append([]rbacv1.PolicyRule{
@@ -330,6 +338,7 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		// own identity as well as the upstream service account.
 		clusterRoleBinding("system:controller:certificate-controller", "system:controller:certificate-controller",
 			serviceAccount(NamespaceSystem, "certificate-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:kube-apiserver-kubelet-client", "system:kubelet-api-admin", userSubject(UserAPIServerKubeletClient)),
 		clusterRoleBinding("system:controller:node-controller", "system:controller:node-controller",
 			serviceAccount(NamespaceSystem, "node-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:service-account-controller", "system:controller:service-account-controller",
