@@ -362,7 +362,12 @@ func checkCRL(t *testing.T, s *server, c *http.Client, id string) {
 	f := filepath.Join(t.TempDir(), "crl.der")
 	os.WriteFile(f, der, 0o644)
 	text := run(t, "openssl", "crl", "-inform", "DER", "-in", f, "-text", "-noout")
-	if !strings.Contains(strings.ToLower(text), "serial number: "+strings.ToLower(id)) {
+	// openssl prints serials with an even number of hex digits.
+	want := strings.ToLower(id)
+	if len(want)%2 == 1 {
+		want = "0" + want
+	}
+	if !strings.Contains(strings.ToLower(text), "serial number: "+want) {
 		t.Errorf("CRL does not list %s:\n%s", id, text)
 	}
 	run(t, "openssl", "crl", "-inform", "DER", "-in", f, "-noout", "-CAfile", s.file("ca.crt"))

@@ -444,7 +444,11 @@ func TestCRLAndOCSP(t *testing.T) {
 	dir := t.TempDir()
 	crlFile := writeTemp(t, dir, "crl.der", der)
 	text := openssl(t, "crl", "-inform", "DER", "-in", crlFile, "-text", "-noout")
-	for _, want := range []string{"X509v3 CRL Number", "7", "Serial Number: " + strings.ToUpper(bad.SerialNumber.Text(16)), "Key Compromise"} {
+	serialHex := bad.SerialNumber.Text(16)
+	if len(serialHex)%2 == 1 { // openssl prints an even number of digits
+		serialHex = "0" + serialHex
+	}
+	for _, want := range []string{"X509v3 CRL Number", "7", "Serial Number: " + serialHex, "Key Compromise"} {
 		if !strings.Contains(strings.ToUpper(text), strings.ToUpper(want)) {
 			t.Errorf("openssl crl lacks %q:\n%s", want, text)
 		}
