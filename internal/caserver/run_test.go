@@ -134,3 +134,42 @@ func TestEnsureFilesReusesAndDetectsDrift(t *testing.T) {
 		t.Fatalf("changed --hosts: %v", err)
 	}
 }
+
+func TestCAKeyPassword(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ca")
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Dir: dir, Listen: "127.0.0.1:0", MTLS: true, CAKeyPasswordFile: pw,
+			Ready: func(net.Addr) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if !strings.HasPrefix(string(data), "-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+		t.Fatalf("ca.key is not encrypted:\n%s", data)
+	}
+	if _, err := pki.ParseKeyPEMWithPassword(data, []byte("correct horse battery staple")); err != nil {
+		t.Fatal(err)
+	}
+	// A restart needs the password; the wrong one is refused.
+	err := Run(context.Background(), Config{Dir: dir, Listen: "127.0.0.1:0", MTLS: true})
+	if err == nil || !strings.Contains(err.Error(), "--ca-key-password-file") {
+		t.Fatalf("restart without password: %v", err)
+	}
+	os.WriteFile(pw, []byte("wrong\n"), 0o600)
+	if err := Run(context.Background(), Config{Dir: dir, Listen: "127.0.0.1:0", MTLS: true, CAKeyPasswordFile: pw}); err == nil ||
+		!strings.Contains(err.Error(), "wrong password") {
+		t.Fatalf("restart with a wrong password: %v", err)
+	}
+}

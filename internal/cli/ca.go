@@ -61,6 +61,7 @@ reuse them. Issued certificates are recorded in DIR/issued.jsonl.`,
 	fl.StringVar(&f.cfg.TokenFile, "token-file", "", `bearer tokens, one "token,name" per line (needed with --mtls=false)`)
 	fl.StringVar(&f.cfg.PolicyFile, "policy-file", "", "who may request what (YAML or JSON); default: client-admin may do anything")
 	fl.StringSliceVar(&f.cfg.Hosts, "hosts", nil, "extra SANs of the serving certificate")
+	fl.StringVar(&f.cfg.CAKeyPasswordFile, "ca-key-password-file", "", "file whose first line encrypts DIR/ca.key at rest")
 	fl.StringVar(&f.alg, "encryption-algorithm", string(pki.DefaultKeyAlgorithm), fmt.Sprintf("key algorithm of new keys %v", pki.KeyAlgorithms()))
 	return cmd
 }
