@@ -566,6 +566,22 @@ func seedFlow(t *testing.T, ctx context.Context, c capb.CertificateServiceClient
 	if _, err := c.SignPemCsr(ctx, &capb.PemCsrRequest{Csr: []byte("junk")}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("junk CSR: %v", err)
 	}
+	// Revocation and the CRL over gRPC.
+	if _, err := c.Revoke(ctx, &capb.RevokeRequest{Id: pr.CertificateId, Reason: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Revoke(ctx, &capb.RevokeRequest{Id: "0"}); status.Code(err) != codes.NotFound {
+		t.Errorf("revoke unknown: %v", err)
+	}
+	crl, err := c.GetCrl(ctx, &emptypb.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := x509.ParseRevocationList(crl.Contents)
+	if err != nil || len(list.RevokedCertificateEntries) != 1 ||
+		list.RevokedCertificateEntries[0].SerialNumber.Cmp(issued[0].SerialNumber) != 0 {
+		t.Errorf("gRPC CRL: %v %v", list, err)
+	}
 }
 
 // TestE2ECfsslCompatible pipes initca and gencert into the real cfssljson
