@@ -491,6 +491,20 @@ func TestE2EGRPC(t *testing.T) {
 			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--cn", "grpc-client",
 			"--profile", "client", "--out", out)
 		run(t, "openssl", "verify", "-CAfile", s.file("ca.crt"), "-purpose", "sslclient", out+".crt")
+		serial := strings.TrimPrefix(strings.TrimSpace(run(t, "openssl", "x509", "-in", out+".crt", "-noout", "-serial")), "serial=")
+		revoked := run(t, kastleBinary(t), "ca", "revoke", "--grpc", "--server", s.addr, "--ca-file", s.file("ca.crt"),
+			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--id", serial, "--reason", "5")
+		if !strings.Contains(revoked, `"revokedAt"`) {
+			t.Errorf("kastle ca revoke printed:\n%s", revoked)
+		}
+		// A revoked identity cannot even connect.
+		if _, err := grpcConn(t, s, out+".crt", out+".key").CsrTemplate(ctx, &emptypb.Empty{}); err == nil {
+			t.Error("a revoked client certificate was served")
+		}
+		out = filepath.Join(t.TempDir(), "g2")
+		run(t, kastleBinary(t), "ca", "request", "--grpc", "--server", s.addr, "--ca-file", s.file("ca.crt"),
+			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--cn", "grpc-client-2",
+			"--profile", "client", "--out", out)
 		// That identity is authenticated but the default policy grants it nothing.
 		other := grpcConn(t, s, out+".crt", out+".key")
 		if _, err := other.SignCsr(ctx, &capb.CertificateSigningRequest{SubjectCommonName: "x"}); status.Code(err) != codes.PermissionDenied {

@@ -59,7 +59,7 @@ func TestRunAndRequest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ca")
 			addr := runInProcess(t, Config{Dir: dir, GRPC: tt.grpc, MTLS: tt.mtls, TokenFile: tokenFile})
-			rc := RequestConfig{Server: addr, GRPC: tt.grpc, CAFile: filepath.Join(dir, "ca.crt"), CN: "svc",
+			rc := RequestConfig{ClientConfig: ClientConfig{Server: addr, GRPC: tt.grpc, CAFile: filepath.Join(dir, "ca.crt")}, CN: "svc",
 				Hosts: []string{"svc.example.com", "127.0.0.1", "spiffe://example.com/svc"}, Profile: "server",
 				Out: filepath.Join(t.TempDir(), "svc")}
 			if tt.mtls {
@@ -82,6 +82,14 @@ func TestRunAndRequest(t *testing.T) {
 			}
 			if len(certs[0].URIs) != 1 || len(certs[0].IPAddresses) != 1 {
 				t.Errorf("SANs: %v %v", certs[0].URIs, certs[0].IPAddresses)
+			}
+			// Revoke it through the same client configuration.
+			rec, err := Revoke(context.Background(), rc.ClientConfig, "0x"+certs[0].SerialNumber.Text(16), 4)
+			if err != nil || rec.RevokedAt == nil || rec.Reason != 4 {
+				t.Fatalf("Revoke: %+v %v", rec, err)
+			}
+			if _, err := Revoke(context.Background(), rc.ClientConfig, "1", 0); err == nil {
+				t.Error("revoking an unknown id succeeded")
 			}
 			// A denied request leaves no files and says why.
 			rc.CN, rc.Out = "x", filepath.Join(t.TempDir(), "x")
