@@ -247,6 +247,17 @@ func TestIssueFullSubjectWithOpenSSL(t *testing.T) {
 			t.Errorf("openssl text lacks %q:\n%s", want, text)
 		}
 	}
+	// Validity as openssl reads it: backdated start, 720h end.
+	dates := openssl(t, "x509", "-in", crt, "-noout", "-startdate", "-enddate")
+	for _, want := range []string{"notBefore=" + cert.NotBefore.UTC().Format("Jan _2 15:04:05 2006 GMT"),
+		"notAfter=" + cert.NotAfter.UTC().Format("Jan _2 15:04:05 2006 GMT")} {
+		if !strings.Contains(dates, want) {
+			t.Errorf("openssl dates %q lack %q", dates, want)
+		}
+	}
+	if time.Since(cert.NotBefore) < pki.Backdate-time.Minute {
+		t.Errorf("not backdated: NotBefore %v", cert.NotBefore)
+	}
 	cfsslCertinfo(t, crt, "www.example.com")
 }
 
