@@ -23,8 +23,8 @@ import (
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
-// RequestConfig is `kastle ca request`'s configuration: the requester side.
-type RequestConfig struct {
+// ClientConfig says how to reach and authenticate to a CA service.
+type ClientConfig struct {
 	// Server is HOST:PORT of the CA service.
 	Server string
 	// GRPC talks to a --grpc service instead of HTTPS.
@@ -36,6 +36,11 @@ type RequestConfig struct {
 	CertFile, KeyFile string
 	// TokenFile holds a bearer token (first line), for a service without mTLS.
 	TokenFile string
+}
+
+// RequestConfig is `kastle ca request`'s configuration: the requester side.
+type RequestConfig struct {
+	ClientConfig
 	// CN, Hosts (DNS names, IPs, URIs, emails) and Profile describe the
 	// certificate wanted.
 	CN      string
@@ -101,7 +106,7 @@ func Request(ctx context.Context, cfg RequestConfig) error {
 }
 
 // clientTLS builds the TLS client configuration and reads the token.
-func (cfg RequestConfig) clientTLS() (*tls.Config, string, error) {
+func (cfg ClientConfig) clientTLS() (*tls.Config, string, error) {
 	caPEM, err := os.ReadFile(cfg.CAFile)
 	if err != nil {
 		return nil, "", fmt.Errorf("caserver: --ca-file: %w", err)
@@ -186,4 +191,68 @@ func requestGRPC(ctx context.Context, cfg RequestConfig, tc *tls.Config, token s
 		return nil, fmt.Errorf("caserver: SignPemCsr at %s: %w", cfg.Server, err)
 	}
 	return resp.GetCertificate(), nil
+}
+
+// Revoke asks the service to revoke the certificate id (a serial in hex)
+// with an RFC 5280 reason code, and returns the updated record.
+func Revoke(ctx context.Context, cfg ClientConfig, id string, reason int) (*Record, error) {
+	if cfg.Server == "" || cfg.CAFile == "" || id == "" {
+		return nil, errors.New("caserver: revoke needs --server, --ca-file and --id")
+	}
+	tc, token, err := cfg.clientTLS()
+	if err != nil {
+		return nil, err
+	}
+	var body []byte
+	if cfg.GRPC {
+		conn, err := grpc.NewClient(cfg.Server, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if token != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+		}
+		resp, err := capb.NewCertificateServiceClient(conn).Revoke(ctx, &capb.RevokeRequest{Id: id, Reason: int32(reason)})
+		if err != nil {
+			return nil, fmt.Errorf("caserver: Revoke at %s: %w", cfg.Server, err)
+		}
+		body = resp.GetContents()
+	} else {
+		reqBody, _ := json.Marshal(RevokeRequest{ID: id, Reason: reason})
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
+		defer client.CloseIdleConnections()
+		u := "https://" + cfg.Server + "/revoke"
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(reqBody))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", ContentTypeJSON)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("caserver: POST %s: %w", u, err)
+		}
+		defer resp.Body.Close()
+		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusOK {
+			var e errorBody
+			if json.Unmarshal(body, &e) == nil && e.Message != "" {
+				return nil, fmt.Errorf("caserver: POST %s: %s: %s", u, resp.Status, e.Message)
+			}
+			return nil, fmt.Errorf("caserver: POST %s: %s", u, resp.Status)
+		}
+	}
+	var rec Record
+	if err := json.Unmarshal(body, &rec); err != nil {
+		return nil, fmt.Errorf("caserver: revoke: unreadable answer: %w", err)
+	}
+	return &rec, nil
 }

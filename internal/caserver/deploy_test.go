@@ -86,3 +86,24 @@ func TestDeployManifests(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsPolicyExample keeps the policy example in docs/ca-service.md
+// valid.
+func TestDocsPolicyExample(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "docs", "ca-service.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "```yaml\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no yaml block in docs/ca-service.md")
+	}
+	p, err := caserver.ParsePolicy([]byte(block))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := p.Profiles["web"]; !ok {
+		t.Error("the example's web profile is missing")
+	}
+}

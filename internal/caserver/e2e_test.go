@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -363,13 +362,12 @@ func checkCRL(t *testing.T, s *server, c *http.Client, id string) {
 	f := filepath.Join(t.TempDir(), "crl.der")
 	os.WriteFile(f, der, 0o644)
 	text := run(t, "openssl", "crl", "-inform", "DER", "-in", f, "-text", "-noout")
-	// openssl prints serials with an even number of hex digits (a
-	// leading zero when needed); compare them as numbers.
-	listed := false
-	for _, m := range regexp.MustCompile(`(?i)serial number: ([0-9a-f]+)`).FindAllStringSubmatch(text, -1) {
-		listed = listed || strings.TrimLeft(strings.ToLower(m[1]), "0") == strings.TrimLeft(strings.ToLower(id), "0")
+	// openssl prints serials with an even number of hex digits.
+	want := strings.ToLower(id)
+	if len(want)%2 == 1 {
+		want = "0" + want
 	}
-	if !listed {
+	if !strings.Contains(strings.ToLower(text), "serial number: "+want) {
 		t.Errorf("CRL does not list %s:\n%s", id, text)
 	}
 	run(t, "openssl", "crl", "-inform", "DER", "-in", f, "-noout", "-CAfile", s.file("ca.crt"))
@@ -493,6 +491,20 @@ func TestE2EGRPC(t *testing.T) {
 			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--cn", "grpc-client",
 			"--profile", "client", "--out", out)
 		run(t, "openssl", "verify", "-CAfile", s.file("ca.crt"), "-purpose", "sslclient", out+".crt")
+		serial := strings.TrimPrefix(strings.TrimSpace(run(t, "openssl", "x509", "-in", out+".crt", "-noout", "-serial")), "serial=")
+		revoked := run(t, kastleBinary(t), "ca", "revoke", "--grpc", "--server", s.addr, "--ca-file", s.file("ca.crt"),
+			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--id", serial, "--reason", "5")
+		if !strings.Contains(revoked, `"revokedAt"`) {
+			t.Errorf("kastle ca revoke printed:\n%s", revoked)
+		}
+		// A revoked identity cannot even connect.
+		if _, err := grpcConn(t, s, out+".crt", out+".key").CsrTemplate(ctx, &emptypb.Empty{}); err == nil {
+			t.Error("a revoked client certificate was served")
+		}
+		out = filepath.Join(t.TempDir(), "g2")
+		run(t, kastleBinary(t), "ca", "request", "--grpc", "--server", s.addr, "--ca-file", s.file("ca.crt"),
+			"--cert", s.file("client-admin.crt"), "--key", s.file("client-admin.key"), "--cn", "grpc-client-2",
+			"--profile", "client", "--out", out)
 		// That identity is authenticated but the default policy grants it nothing.
 		other := grpcConn(t, s, out+".crt", out+".key")
 		if _, err := other.SignCsr(ctx, &capb.CertificateSigningRequest{SubjectCommonName: "x"}); status.Code(err) != codes.PermissionDenied {
@@ -567,6 +579,22 @@ func seedFlow(t *testing.T, ctx context.Context, c capb.CertificateServiceClient
 	}
 	if _, err := c.SignPemCsr(ctx, &capb.PemCsrRequest{Csr: []byte("junk")}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("junk CSR: %v", err)
+	}
+	// Revocation and the CRL over gRPC.
+	if _, err := c.Revoke(ctx, &capb.RevokeRequest{Id: pr.CertificateId, Reason: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Revoke(ctx, &capb.RevokeRequest{Id: "0"}); status.Code(err) != codes.NotFound {
+		t.Errorf("revoke unknown: %v", err)
+	}
+	crl, err := c.GetCrl(ctx, &emptypb.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := x509.ParseRevocationList(crl.Contents)
+	if err != nil || len(list.RevokedCertificateEntries) != 1 ||
+		list.RevokedCertificateEntries[0].SerialNumber.Cmp(issued[0].SerialNumber) != 0 {
+		t.Errorf("gRPC CRL: %v %v", list, err)
 	}
 }
 

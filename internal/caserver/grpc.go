@@ -2,6 +2,7 @@ package caserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -132,4 +133,28 @@ func (g *grpcService) SignPemCsr(ctx context.Context, in *capb.PemCsrRequest) (*
 		return nil, grpcError(err)
 	}
 	return &capb.PemCsrResponse{CertificateId: out.Record.ID, Certificate: out.ChainPEM}, nil
+}
+
+// Revoke revokes a certificate for the caller and returns its record.
+func (g *grpcService) Revoke(ctx context.Context, in *capb.RevokeRequest) (*capb.FileStream, error) {
+	rec, err := g.svc.Revoke(g.identity(ctx), in.GetId(), int(in.GetReason()))
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	js, err := json.Marshal(rec)
+	if err != nil {
+		return nil, grpcError(err)
+	}
+	return &capb.FileStream{Contents: js}, nil
+}
+
+// GetCrl returns the current CRL, DER. Like /crl it needs no identity
+// beyond what the transport asks for.
+func (g *grpcService) GetCrl(context.Context, *emptypb.Empty) (*capb.FileStream, error) {
+	der, err := g.svc.CRL()
+	if err != nil {
+		g.svc.Logger.Error("CRL", "err", err)
+		return nil, grpcError(err)
+	}
+	return &capb.FileStream{Contents: der}, nil
 }

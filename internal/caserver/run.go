@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -44,6 +45,9 @@ type Config struct {
 	Hosts []string
 	// KeyAlgorithm of new keys; "" means ECDSA P-256.
 	KeyAlgorithm pki.KeyAlgorithm
+	// CAKeyPasswordFile, if set, holds the password (first line) that
+	// encrypts ca.key at rest (PKCS #8, PBES2 with AES-256-CBC).
+	CAKeyPasswordFile string
 	// Logger receives the service's logs; nil discards them.
 	Logger *slog.Logger
 	// Ready, if set, is called with the bound address once serving.
@@ -62,7 +66,12 @@ type Files struct {
 // a wildcard or empty, plus hosts) and client-admin's client certificate;
 // later starts reuse them and fail on drift (see pki.Store).
 func EnsureFiles(dir, listen string, hosts []string, alg pki.KeyAlgorithm) (*Files, error) {
-	st := pki.Store{Dir: dir, KeyAlgorithm: alg}
+	return ensureFiles(pki.Store{Dir: dir, KeyAlgorithm: alg}, listen, hosts)
+}
+
+// ensureFiles is EnsureFiles with a configured store (e.g. a CA key
+// password).
+func ensureFiles(st pki.Store, listen string, hosts []string) (*Files, error) {
 	ca, err := st.EnsureCA(CABase, pki.CertSpec{CommonName: "kastle-ca", Validity: pki.CAValidity})
 	if err != nil {
 		return nil, err
@@ -122,7 +131,25 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	files, err := EnsureFiles(cfg.Dir, cfg.Listen, cfg.Hosts, cfg.KeyAlgorithm)
+	st := pki.Store{Dir: cfg.Dir, KeyAlgorithm: cfg.KeyAlgorithm}
+	if cfg.CAKeyPasswordFile != "" {
+		data, err := os.ReadFile(cfg.CAKeyPasswordFile)
+		if err != nil {
+			return fmt.Errorf("caserver: --ca-key-password-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(data), "\n")
+		if st.CAKeyPassword = []byte(strings.TrimRight(line, "\r")); len(st.CAKeyPassword) == 0 {
+			return fmt.Errorf("caserver: --ca-key-password-file %s: first line is empty", cfg.CAKeyPasswordFile)
+		}
+	}
+	if len(st.CAKeyPassword) == 0 {
+		if data, err := os.ReadFile(filepath.Join(cfg.Dir, CABase+pki.KeyExt)); err == nil &&
+			strings.Contains(string(data), "-----BEGIN "+pki.PEMTypeEncryptedPrivateKey) {
+			return fmt.Errorf("caserver: %s is encrypted: give its password with --ca-key-password-file",
+				filepath.Join(cfg.Dir, CABase+pki.KeyExt))
+		}
+	}
+	files, err := ensureFiles(st, cfg.Listen, cfg.Hosts)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package caserver
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
@@ -171,11 +172,13 @@ func (s *Service) SignSubject(identity string, req SubjectRequest) (*Issued, err
 	if err != nil {
 		return nil, err
 	}
-	key, err := pki.GenerateKey(pki.DefaultKeyAlgorithm)
-	if err != nil {
-		return nil, err
-	}
+	// The key is made only once the policy has agreed.
+	var key crypto.Signer
 	out, err := s.issue(identity, req.Profile, spec, func(spec pki.CertSpec) (*x509.Certificate, error) {
+		var err error
+		if key, err = pki.GenerateKey(pki.DefaultKeyAlgorithm); err != nil {
+			return nil, err
+		}
 		return s.CA.Issue(spec, key.Public())
 	})
 	if err != nil {
@@ -208,6 +211,7 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 	}
 	cert, err := sign(spec)
 	if err != nil {
+		s.Logger.Error("signing failed", "subject", spec.CommonName, "requester", identity, "err", err)
 		return nil, err
 	}
 	rec := Record{
@@ -216,6 +220,9 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 		CertPEM: string(pki.EncodeCertPEM(cert)),
 	}
 	if err := s.Store.Add(rec); err != nil {
+		// Not recorded, so not handed out: an unrecorded certificate could
+		// not be revoked by id.
+		s.Logger.Error("journal write failed; certificate withheld", "id", rec.ID, "err", err)
 		return nil, err
 	}
 	// Certificate content is public; keys never reach the log. The journal

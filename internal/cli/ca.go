@@ -23,7 +23,8 @@ func newCACommand(logger func() *slog.Logger) *cobra.Command {
 		Use:   "ca",
 		Short: "The standalone CA service and cfssl-compatible issuing",
 	}
-	ca.AddCommand(newCAServeCommand(logger), newCARequestCommand(), newCAInitCACommand(), newCAGenCertCommand())
+	ca.AddCommand(newCAServeCommand(logger), newCARequestCommand(), newCARevokeCommand(), newCAInitCACommand(),
+		newCAGenCertCommand())
 	return ca
 }
 
@@ -61,6 +62,7 @@ reuse them. Issued certificates are recorded in DIR/issued.jsonl.`,
 	fl.StringVar(&f.cfg.TokenFile, "token-file", "", `bearer tokens, one "token,name" per line (needed with --mtls=false)`)
 	fl.StringVar(&f.cfg.PolicyFile, "policy-file", "", "who may request what (YAML or JSON); default: client-admin may do anything")
 	fl.StringSliceVar(&f.cfg.Hosts, "hosts", nil, "extra SANs of the serving certificate")
+	fl.StringVar(&f.cfg.CAKeyPasswordFile, "ca-key-password-file", "", "file whose first line encrypts DIR/ca.key at rest")
 	fl.StringVar(&f.alg, "encryption-algorithm", string(pki.DefaultKeyAlgorithm), fmt.Sprintf("key algorithm of new keys %v", pki.KeyAlgorithms()))
 	return cmd
 }
@@ -90,17 +92,50 @@ func newCARequestCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.cfg.Server, "server", "", "HOST:PORT of the CA service")
-	fl.BoolVar(&f.cfg.GRPC, "grpc", false, "use the gRPC API")
-	fl.StringVar(&f.cfg.CAFile, "ca-file", "", "CA certificate to verify the service with")
-	fl.StringVar(&f.cfg.CertFile, "cert", "", "client certificate (mTLS)")
-	fl.StringVar(&f.cfg.KeyFile, "key", "", "client key (mTLS)")
-	fl.StringVar(&f.cfg.TokenFile, "token-file", "", "file whose first line is a bearer token (without mTLS)")
+	addClientFlags(cmd, &f.cfg.ClientConfig)
 	fl.StringVar(&f.cfg.CN, "cn", "", "common name of the certificate")
 	fl.StringSliceVar(&f.cfg.Hosts, "hosts", nil, "SANs: DNS names, IPs, URIs (scheme://…), emails")
 	fl.StringVar(&f.cfg.Profile, "profile", "", "signing profile (default: the service's)")
 	fl.StringVar(&f.cfg.Out, "out", "", "prefix of the files written: PREFIX.crt, PREFIX.key (0600)")
 	fl.StringVar(&f.alg, "encryption-algorithm", string(pki.DefaultKeyAlgorithm), fmt.Sprintf("key algorithm %v", pki.KeyAlgorithms()))
+	return cmd
+}
+
+// addClientFlags binds how to reach and authenticate to a CA service.
+func addClientFlags(cmd *cobra.Command, c *caserver.ClientConfig) {
+	fl := cmd.Flags()
+	fl.StringVar(&c.Server, "server", "", "HOST:PORT of the CA service")
+	fl.BoolVar(&c.GRPC, "grpc", false, "use the gRPC API")
+	fl.StringVar(&c.CAFile, "ca-file", "", "CA certificate to verify the service with")
+	fl.StringVar(&c.CertFile, "cert", "", "client certificate (mTLS)")
+	fl.StringVar(&c.KeyFile, "key", "", "client key (mTLS)")
+	fl.StringVar(&c.TokenFile, "token-file", "", "file whose first line is a bearer token (without mTLS)")
+}
+
+// caRevokeFlags is `kastle ca revoke`'s flag-bound configuration.
+type caRevokeFlags struct {
+	client caserver.ClientConfig
+	id     string
+	reason int
+}
+
+func newCARevokeCommand() *cobra.Command {
+	f := &caRevokeFlags{}
+	cmd := &cobra.Command{
+		Use:   "revoke",
+		Short: "Revoke a certificate at a CA service (it then appears in the CRL and OCSP answers)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rec, err := caserver.Revoke(cmd.Context(), f.client, f.id, f.reason)
+			if err != nil {
+				return err
+			}
+			return printJSON(cmd.OutOrStdout(), rec)
+		},
+	}
+	addClientFlags(cmd, &f.client)
+	cmd.Flags().StringVar(&f.id, "id", "", "certificate id: its serial in hex (openssl's spelling works too)")
+	cmd.Flags().IntVar(&f.reason, "reason", 0, "RFC 5280 reason code (1 keyCompromise, 4 superseded, 5 cessationOfOperation)")
 	return cmd
 }
 

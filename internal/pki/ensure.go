@@ -20,6 +20,10 @@ type Store struct {
 	KeyAlgorithm KeyAlgorithm
 	// Now is the clock for issuing and expiry checks; nil means time.Now.
 	Now func() time.Time
+	// CAKeyPassword, if set, protects CA keys at rest: EnsureCA writes a new
+	// CA key as an "ENCRYPTED PRIVATE KEY" (see EncodeKeyPEMEncrypted) and
+	// reads an existing one with it. Leaf keys are not affected.
+	CAKeyPassword []byte
 }
 
 // now reads the store's clock.
@@ -76,7 +80,7 @@ func (s Store) EnsureCA(base string, spec CertSpec) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, haveKey, err := readKey(keyPath)
+	key, haveKey, err := readCAKey(keyPath, s.CAKeyPassword)
 	if err != nil {
 		return nil, err
 	}
@@ -86,7 +90,7 @@ func (s Store) EnsureCA(base string, spec CertSpec) (*CA, error) {
 			if key, err = GenerateKey(s.KeyAlgorithm); err != nil {
 				return nil, err
 			}
-			if err := writeKey(keyPath, key); err != nil {
+			if err := writeCAKey(keyPath, key, s.CAKeyPassword); err != nil {
 				return nil, err
 			}
 		}
@@ -207,6 +211,34 @@ func readKey(path string) (crypto.Signer, bool, error) {
 		return nil, false, fileErr(path, ErrCorrupt, "%v", err)
 	}
 	return key, true, nil
+}
+
+// readCAKey is readKey that also decrypts with password, when given.
+func readCAKey(path string, password []byte) (crypto.Signer, bool, error) {
+	if len(password) == 0 {
+		return readKey(path)
+	}
+	data, ok, err := readOptional(path)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	key, err := ParseKeyPEMWithPassword(data, password)
+	if err != nil {
+		return nil, false, fileErr(path, ErrCorrupt, "%v", err)
+	}
+	return key, true, nil
+}
+
+// writeCAKey writes a new CA key, encrypted when password is given.
+func writeCAKey(path string, key crypto.Signer, password []byte) error {
+	if len(password) == 0 {
+		return writeKey(path, key)
+	}
+	data, err := EncodeKeyPEMEncrypted(key, password)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, data, KeyFileMode, false)
 }
 
 // writeKey writes a new key file with KeyFileMode.

@@ -166,8 +166,9 @@ func requireOpenSSL(t testing.TB) {
 	}
 }
 
-// TestKeyFormsReadByOpenSSL writes every key type in each output form
-// (traditional, PKCS #8, encrypted PKCS #8) and has openssl read it back.
+// TestKeyFormsReadByOpenSSL writes every key type in each unencrypted
+// output form (traditional, PKCS #8) and has openssl read it back; the
+// encrypted form is TestEncryptedPKCS8's.
 func TestKeyFormsReadByOpenSSL(t *testing.T) {
 	for _, alg := range []pki.KeyAlgorithm{pki.ECDSAP256, pki.ECDSAP384, pki.RSA2048, pki.Ed25519} {
 		t.Run(string(alg), func(t *testing.T) {

@@ -23,6 +23,11 @@ type CertificateServiceClient interface {
 	GetCert(ctx context.Context, in *FileIdentifer, opts ...grpc.CallOption) (*FileStream, error)
 	GetKey(ctx context.Context, in *FileIdentifer, opts ...grpc.CallOption) (*FileStream, error)
 	SignPemCsr(ctx context.Context, in *PemCsrRequest, opts ...grpc.CallOption) (*PemCsrResponse, error)
+	// Revoke revokes a certificate (its requester, or an identity the policy
+	// lets revoke) and returns its record as JSON.
+	Revoke(ctx context.Context, in *RevokeRequest, opts ...grpc.CallOption) (*FileStream, error)
+	// GetCrl returns the current CRL (DER).
+	GetCrl(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*FileStream, error)
 }
 
 type certificateServiceClient struct {
@@ -78,6 +83,24 @@ func (c *certificateServiceClient) SignPemCsr(ctx context.Context, in *PemCsrReq
 	return out, nil
 }
 
+func (c *certificateServiceClient) Revoke(ctx context.Context, in *RevokeRequest, opts ...grpc.CallOption) (*FileStream, error) {
+	out := new(FileStream)
+	err := c.cc.Invoke(ctx, "/kastle.ca.v1.CertificateService/Revoke", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *certificateServiceClient) GetCrl(ctx context.Context, in *emptypb.Empty, opts ...grpc.CallOption) (*FileStream, error) {
+	out := new(FileStream)
+	err := c.cc.Invoke(ctx, "/kastle.ca.v1.CertificateService/GetCrl", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateServiceServer is the server API for CertificateService service.
 // All implementations must embed UnimplementedCertificateServiceServer
 // for forward compatibility
@@ -87,6 +110,11 @@ type CertificateServiceServer interface {
 	GetCert(context.Context, *FileIdentifer) (*FileStream, error)
 	GetKey(context.Context, *FileIdentifer) (*FileStream, error)
 	SignPemCsr(context.Context, *PemCsrRequest) (*PemCsrResponse, error)
+	// Revoke revokes a certificate (its requester, or an identity the policy
+	// lets revoke) and returns its record as JSON.
+	Revoke(context.Context, *RevokeRequest) (*FileStream, error)
+	// GetCrl returns the current CRL (DER).
+	GetCrl(context.Context, *emptypb.Empty) (*FileStream, error)
 	mustEmbedUnimplementedCertificateServiceServer()
 }
 
@@ -108,6 +136,12 @@ func (UnimplementedCertificateServiceServer) GetKey(context.Context, *FileIdenti
 }
 func (UnimplementedCertificateServiceServer) SignPemCsr(context.Context, *PemCsrRequest) (*PemCsrResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SignPemCsr not implemented")
+}
+func (UnimplementedCertificateServiceServer) Revoke(context.Context, *RevokeRequest) (*FileStream, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Revoke not implemented")
+}
+func (UnimplementedCertificateServiceServer) GetCrl(context.Context, *emptypb.Empty) (*FileStream, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetCrl not implemented")
 }
 func (UnimplementedCertificateServiceServer) mustEmbedUnimplementedCertificateServiceServer() {}
 
@@ -212,6 +246,42 @@ func _CertificateService_SignPemCsr_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateService_Revoke_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateServiceServer).Revoke(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/kastle.ca.v1.CertificateService/Revoke",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateServiceServer).Revoke(ctx, req.(*RevokeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CertificateService_GetCrl_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(emptypb.Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateServiceServer).GetCrl(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/kastle.ca.v1.CertificateService/GetCrl",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateServiceServer).GetCrl(ctx, req.(*emptypb.Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _CertificateService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "kastle.ca.v1.CertificateService",
 	HandlerType: (*CertificateServiceServer)(nil),
@@ -235,6 +305,14 @@ var _CertificateService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SignPemCsr",
 			Handler:    _CertificateService_SignPemCsr_Handler,
+		},
+		{
+			MethodName: "Revoke",
+			Handler:    _CertificateService_Revoke_Handler,
+		},
+		{
+			MethodName: "GetCrl",
+			Handler:    _CertificateService_GetCrl_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
