@@ -131,6 +131,25 @@ func TestIssuanceRecordAndRevocation(t *testing.T) {
 		}
 		return ""
 	})
+	// Seed 003's kube-proxy identity: bound to system:node-proxier.
+	proxy := kastleCmd(t, "kubeconfig", "user", "--client-name", "system:kube-proxy", "--data-dir", s.dataDir)
+	if proxy.code != 0 {
+		t.Fatalf("kube-proxy kubeconfig: %s", proxy)
+	}
+	proxyConf := writeFile(t, "kube-proxy.conf", proxy.stdout, 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"list", "endpoints", "-A"}, "yes"},
+		{[]string{"watch", "services", "-A"}, "yes"},
+		{[]string{"get", "secrets", "-A"}, "no"},
+	} {
+		r := run(t, runOpts{}, env.kubectl, append([]string{"--kubeconfig", proxyConf, "auth", "can-i"}, tc.args...)...)
+		if got := strings.TrimSpace(r.stdout); got != tc.want {
+			t.Errorf("kube-proxy can-i %v = %q, want %q (%s)", tc.args, got, tc.want, r.stderr)
+		}
+	}
 	// Revoking a serial nobody was issued is an error, not a silent no-op.
 	if r := kastleCmd(t, "certs", "revoke", "abcdef0123", "--data-dir", s.dataDir); r.code == 0 || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("revoking an unknown serial: %s", r)

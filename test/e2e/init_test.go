@@ -102,3 +102,34 @@ func TestInitThenJoin(t *testing.T) {
 		t.Errorf("a config with an unknown field: %s", r)
 	}
 }
+
+// TestInitExternalCA: with ca.crt but no ca.key (an external CA), the
+// certs phase signs nothing and accepts the provided certificates, and
+// names a missing one instead of issuing it.
+func TestInitExternalCA(t *testing.T) {
+	t.Parallel()
+	data := filepath.Join(t.TempDir(), "ext")
+	for _, phase := range []string{"certs", "kubeconfig"} {
+		if r := kastleCmd(t, "init", "phase", phase, "--data-dir", data, "--secure-port", "6443", "--node-name", "cp1"); r.code != 0 {
+			t.Fatalf("phase %s: %s", phase, r)
+		}
+	}
+	// The CA's key goes away: it lives with the external CA now.
+	if err := os.Remove(filepath.Join(data, "pki", "ca.key")); err != nil {
+		t.Fatal(err)
+	}
+	r := kastleCmd(t, "init", "phase", "certs", "--data-dir", data, "--secure-port", "6443", "--node-name", "cp1")
+	if r.code != 0 || !strings.Contains(r.stdout, "External CA mode") {
+		t.Fatalf("external CA with every certificate provided: %s", r)
+	}
+	if err := os.Remove(filepath.Join(data, "pki", "apiserver.crt")); err != nil {
+		t.Fatal(err)
+	}
+	r = kastleCmd(t, "init", "phase", "certs", "--data-dir", data, "--secure-port", "6443", "--node-name", "cp1")
+	if r.code == 0 || !strings.Contains(r.stderr, "apiserver.crt") || !strings.Contains(r.stderr, "external CA") {
+		t.Errorf("external CA with a certificate missing: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(data, "pki", "apiserver.crt")); err == nil {
+		t.Errorf("a certificate was issued without the CA key")
+	}
+}
