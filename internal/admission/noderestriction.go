@@ -139,12 +139,12 @@ func (n nodeCheck) nodeWrite() error {
 func restrictedLabels(now, before map[string]string) []string {
 	var out []string
 	for k, v := range now {
-		if ov, had := before[k]; (!had || ov != v) && restrictedNodeLabel(k) {
+		if ov, had := before[k]; (!had || ov != v) && node.RestrictedLabel(k) {
 			out = append(out, k)
 		}
 	}
 	for k := range before {
-		if _, kept := now[k]; !kept && restrictedNodeLabel(k) {
+		if _, kept := now[k]; !kept && node.RestrictedLabel(k) {
 			out = append(out, k)
 		}
 	}
@@ -314,31 +314,4 @@ func (n nodeCheck) pod(ctx context.Context, name string) (*corev1.Pod, error) {
 		return nil, apierrors.NewInternalError(errors.New("pod store returned " + fmt.Sprintf("%T", obj)))
 	}
 	return pod, nil
-}
-
-// restrictedNodeLabel reports labels a node may not set on itself: the
-// node-restriction.kubernetes.io/ prefix, and kubernetes.io/ and k8s.io/
-// labels (node-role.kubernetes.io/ among them) other than the well-known
-// ones kubelets set and the kubelet.kubernetes.io/ and node.kubernetes.io/
-// prefixes.
-func restrictedNodeLabel(key string) bool {
-	prefix, _, found := strings.Cut(key, "/")
-	if !found {
-		return false
-	}
-	if prefix == "node-restriction.kubernetes.io" || strings.HasSuffix(prefix, ".node-restriction.kubernetes.io") {
-		return true
-	}
-	if prefix != "kubernetes.io" && !strings.HasSuffix(prefix, ".kubernetes.io") && prefix != "k8s.io" && !strings.HasSuffix(prefix, ".k8s.io") {
-		return false
-	}
-	switch key {
-	case "kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os",
-		"beta.kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/instance-type",
-		"node.kubernetes.io/instance-type", "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
-		"topology.kubernetes.io/region", "topology.kubernetes.io/zone":
-		return false
-	}
-	return !(prefix == "kubelet.kubernetes.io" || strings.HasSuffix(prefix, ".kubelet.kubernetes.io") ||
-		prefix == "node.kubernetes.io" || strings.HasSuffix(prefix, ".node.kubernetes.io"))
 }

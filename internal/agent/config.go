@@ -10,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kastle-dev/kastle/internal/auth/authz/node"
 )
 
 // Defaults of Config, kubelet's where kubelet has the setting.
@@ -133,7 +135,7 @@ func (c *Config) Complete(hostname func() (string, error)) error {
 		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
 			return fmt.Errorf("agent: node label %q value %q: %s", k, v, strings.Join(errs, "; "))
 		}
-		if reservedLabel(k) {
+		if node.RestrictedLabel(k) {
 			// NodeRestriction would refuse the registration; say so now
 			// rather than retry forever.
 			return fmt.Errorf("agent: node label %q is in a kubernetes.io or k8s.io namespace a node may not set on itself "+
@@ -141,35 +143,6 @@ func (c *Config) Complete(hostname func() (string, error)) error {
 		}
 	}
 	return nil
-}
-
-// reservedLabel reports labels of the kubernetes.io and k8s.io namespaces
-// that a node may not set on itself (the NodeRestriction admission
-// plugin's rule, as kubelet checks --node-labels).
-func reservedLabel(key string) bool {
-	prefix, _, found := strings.Cut(key, "/")
-	if !found {
-		return false
-	}
-	if prefix == "node-restriction.kubernetes.io" || strings.HasSuffix(prefix, ".node-restriction.kubernetes.io") {
-		return true
-	}
-	if prefix != "kubernetes.io" && !strings.HasSuffix(prefix, ".kubernetes.io") && prefix != "k8s.io" && !strings.HasSuffix(prefix, ".k8s.io") {
-		return false
-	}
-	switch key {
-	case "kubernetes.io/hostname", "kubernetes.io/arch", "kubernetes.io/os",
-		"beta.kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/instance-type",
-		"node.kubernetes.io/instance-type", "failure-domain.beta.kubernetes.io/region", "failure-domain.beta.kubernetes.io/zone",
-		"topology.kubernetes.io/region", "topology.kubernetes.io/zone":
-		return false
-	}
-	for _, ok := range []string{"kubelet.kubernetes.io", "node.kubernetes.io"} {
-		if prefix == ok || strings.HasSuffix(prefix, "."+ok) {
-			return false
-		}
-	}
-	return true
 }
 
 // PKIDir is DataDir/pki.
