@@ -5,11 +5,10 @@ import (
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
 )
 
-// EnsureFiles creates (or checks) every file the server would at start:
-// the PKI (CA, serving and kubelet client pairs, service-account key) and
-// the admin and controller-manager kubeconfigs pointing at serverURL. It
-// is `kastle init phase certs` and `kubeconfig`; it returns the PKI.
-func EnsureFiles(cfg Config, serverURL string) (*pki.ServerPKI, error) {
+// EnsurePKI creates (or checks) the PKI the server needs at start: the
+// CA, the serving and kubelet client pairs and the service-account key
+// (`kastle init phase certs`).
+func EnsurePKI(cfg Config) (*pki.ServerPKI, error) {
 	p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs,
 		LeafValidity: cfg.CertificateValidity})
 	if err != nil {
@@ -25,10 +24,17 @@ func EnsureFiles(cfg Config, serverURL string) (*pki.ServerPKI, error) {
 			return nil, err
 		}
 	}
+	return p, nil
+}
+
+// EnsureKubeconfigs creates (or checks) the admin and controller-manager
+// kubeconfigs the server writes at start, signed by ca and pointing at
+// serverURL (`kastle init phase kubeconfig`).
+func EnsureKubeconfigs(cfg Config, ca *pki.CA, serverURL string) error {
 	for _, row := range []string{pki.CertAdmin, pki.CertControllerManager} {
-		if _, err := kubeconfig.EnsureFor(row, cfg.DataDir, serverURL, p.CA, "", cfg.CertificateValidity); err != nil {
-			return nil, err
+		if _, err := kubeconfig.EnsureFor(row, cfg.DataDir, serverURL, ca, "", cfg.CertificateValidity); err != nil {
+			return err
 		}
 	}
-	return p, nil
+	return nil
 }

@@ -141,17 +141,25 @@ func (cfg ClientConfig) clientTLS() (*tls.Config, string, error) {
 
 // requestHTTP posts the CSR to /csr.
 func requestHTTP(ctx context.Context, cfg RequestConfig, tc *tls.Config, token string, csrPEM []byte) ([]byte, error) {
+	path := "/csr"
+	if cfg.Profile != "" {
+		path += "?profile=" + cfg.Profile
+	}
+	return post(ctx, tc, token, cfg.Server, path, ContentTypePKCS10, csrPEM, http.StatusCreated)
+}
+
+// post sends body to https://server+path with the caller's credentials
+// and returns the answer when its status is want; otherwise an error with
+// the service's message.
+func post(ctx context.Context, tc *tls.Config, token, server, path, contentType string, body []byte, want int) ([]byte, error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
 	defer client.CloseIdleConnections()
-	u := "https://" + cfg.Server + "/csr"
-	if cfg.Profile != "" {
-		u += "?profile=" + cfg.Profile
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(csrPEM))
+	u := "https://" + server + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", ContentTypePKCS10)
+	req.Header.Set("Content-Type", contentType)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -160,25 +168,26 @@ func requestHTTP(ctx context.Context, cfg RequestConfig, tc *tls.Config, token s
 		return nil, fmt.Errorf("caserver: POST %s: %w", u, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != want {
 		var e errorBody
-		if json.Unmarshal(body, &e) == nil && e.Message != "" {
+		if json.Unmarshal(answer, &e) == nil && e.Message != "" {
 			return nil, fmt.Errorf("caserver: POST %s: %s: %s", u, resp.Status, e.Message)
 		}
 		return nil, fmt.Errorf("caserver: POST %s: %s", u, resp.Status)
 	}
-	return body, nil
+	return answer, nil
 }
 
-// requestGRPC calls SignPemCsr.
-func requestGRPC(ctx context.Context, cfg RequestConfig, tc *tls.Config, token string, csrPEM []byte) ([]byte, error) {
-	conn, err := grpc.NewClient(cfg.Server, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
+// callGRPC dials server with the caller's credentials and runs call on
+// the CertificateService within 30 s.
+func callGRPC(ctx context.Context, tc *tls.Config, token, server string, call func(context.Context, capb.CertificateServiceClient) error) error {
+	conn, err := grpc.NewClient(server, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -186,11 +195,21 @@ func requestGRPC(ctx context.Context, cfg RequestConfig, tc *tls.Config, token s
 	if token != "" {
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 	}
-	resp, err := capb.NewCertificateServiceClient(conn).SignPemCsr(ctx, &capb.PemCsrRequest{Csr: csrPEM, Profile: cfg.Profile})
-	if err != nil {
-		return nil, fmt.Errorf("caserver: SignPemCsr at %s: %w", cfg.Server, err)
-	}
-	return resp.GetCertificate(), nil
+	return call(ctx, capb.NewCertificateServiceClient(conn))
+}
+
+// requestGRPC calls SignPemCsr.
+func requestGRPC(ctx context.Context, cfg RequestConfig, tc *tls.Config, token string, csrPEM []byte) ([]byte, error) {
+	var cert []byte
+	err := callGRPC(ctx, tc, token, cfg.Server, func(ctx context.Context, c capb.CertificateServiceClient) error {
+		resp, err := c.SignPemCsr(ctx, &capb.PemCsrRequest{Csr: csrPEM, Profile: cfg.Profile})
+		if err != nil {
+			return fmt.Errorf("caserver: SignPemCsr at %s: %w", cfg.Server, err)
+		}
+		cert = resp.GetCertificate()
+		return nil
+	})
+	return cert, err
 }
 
 // Revoke asks the service to revoke the certificate id (a serial in hex)
@@ -205,50 +224,20 @@ func Revoke(ctx context.Context, cfg ClientConfig, id string, reason int) (*Reco
 	}
 	var body []byte
 	if cfg.GRPC {
-		conn, err := grpc.NewClient(cfg.Server, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
-		if err != nil {
-			return nil, err
-		}
-		defer conn.Close()
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if token != "" {
-			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-		}
-		resp, err := capb.NewCertificateServiceClient(conn).Revoke(ctx, &capb.RevokeRequest{Id: id, Reason: int32(reason)})
-		if err != nil {
-			return nil, fmt.Errorf("caserver: Revoke at %s: %w", cfg.Server, err)
-		}
-		body = resp.GetContents()
+		err = callGRPC(ctx, tc, token, cfg.Server, func(ctx context.Context, c capb.CertificateServiceClient) error {
+			resp, err := c.Revoke(ctx, &capb.RevokeRequest{Id: id, Reason: int32(reason)})
+			if err != nil {
+				return fmt.Errorf("caserver: Revoke at %s: %w", cfg.Server, err)
+			}
+			body = resp.GetContents()
+			return nil
+		})
 	} else {
 		reqBody, _ := json.Marshal(RevokeRequest{ID: id, Reason: reason})
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc}}
-		defer client.CloseIdleConnections()
-		u := "https://" + cfg.Server + "/revoke"
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(reqBody))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", ContentTypeJSON)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("caserver: POST %s: %w", u, err)
-		}
-		defer resp.Body.Close()
-		body, err = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode != http.StatusOK {
-			var e errorBody
-			if json.Unmarshal(body, &e) == nil && e.Message != "" {
-				return nil, fmt.Errorf("caserver: POST %s: %s: %s", u, resp.Status, e.Message)
-			}
-			return nil, fmt.Errorf("caserver: POST %s: %s", u, resp.Status)
-		}
+		body, err = post(ctx, tc, token, cfg.Server, "/revoke", ContentTypeJSON, reqBody, http.StatusOK)
+	}
+	if err != nil {
+		return nil, err
 	}
 	var rec Record
 	if err := json.Unmarshal(body, &rec); err != nil {

@@ -222,7 +222,7 @@ func certsPhase(_ context.Context, s *InitState) error {
 	if !slices.Contains(srv.ExtraSANs, host) {
 		srv.ExtraSANs = append(slices.Clone(srv.ExtraSANs), host)
 	}
-	p, err := apiserver.EnsureFiles(srv, s.url)
+	p, err := apiserver.EnsurePKI(srv)
 	if err != nil {
 		return fmt.Errorf("[certs] %w", err)
 	}
@@ -247,11 +247,14 @@ func certsPhase(_ context.Context, s *InitState) error {
 // next to the admin and controller-manager kubeconfigs.
 func kubeconfigPhase(_ context.Context, s *InitState) error {
 	srv := s.cfg.Server
-	p, err := apiserver.EnsureFiles(srv, s.url)
+	ca, err := loadClusterCA(srv.DataDir)
 	if err != nil {
+		return fmt.Errorf("[kubeconfig] %w (run the certs phase first)", err)
+	}
+	if err := apiserver.EnsureKubeconfigs(srv, ca, s.url); err != nil {
 		return fmt.Errorf("[kubeconfig] %w", err)
 	}
-	s.caPin = pki.CertPin(p.CA.Cert)
+	s.caPin = pki.CertPin(ca.Cert)
 	validity := srv.CertificateValidity
 	if validity == 0 {
 		validity = pki.LeafValidity
@@ -265,7 +268,7 @@ func kubeconfigPhase(_ context.Context, s *InitState) error {
 	} {
 		kc.cert.Usages, kc.cert.Validity = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, validity
 		path := filepath.Join(srv.DataDir, kc.file)
-		if err := kubeconfig.Ensure(path, p.CA, kubeconfig.Spec{ServerURL: s.url, Cert: kc.cert}); err != nil {
+		if err := kubeconfig.Ensure(path, ca, kubeconfig.Spec{ServerURL: s.url, Cert: kc.cert}); err != nil {
 			return fmt.Errorf("[kubeconfig] %w", err)
 		}
 	}
@@ -485,4 +488,26 @@ func ensureKubeadmSet(s *InitState, dir string, localEtcd bool) error {
 		s.printf("[certs] %s certificate and key are in place (%s)", row.Name, row.CertPath(dir))
 	}
 	return nil
+}
+
+// loadClusterCA reads pki/ca.crt and, unless the CA is external,
+// pki/ca.key.
+func loadClusterCA(dataDir string) (*pki.CA, error) {
+	dir := pki.PKIDir(dataDir)
+	certPEM, err := os.ReadFile(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	certs, err := pki.ParseCertsPEM(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "ca.crt"), err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca.key"))
+	if errors.Is(err, os.ErrNotExist) {
+		return &pki.CA{Cert: certs[0]}, nil // external CA: sign nothing
+	}
+	if err != nil {
+		return nil, err
+	}
+	return pki.LoadCA(certPEM, keyPEM, nil)
 }

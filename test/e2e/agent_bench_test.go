@@ -13,7 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
@@ -39,15 +38,6 @@ func BenchmarkAgentJoin(b *testing.B) {
 		}
 		admin := s.clientset(b)
 		tok := agentToken(b, ctx, admin)
-		for name, r := range agentBindings {
-			subject := rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: r[1]}
-			if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-				ObjectMeta: metav1.ObjectMeta{Name: name}, Subjects: []rbacv1.Subject{subject},
-				RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: r[0]},
-			}, metav1.CreateOptions{}); err != nil {
-				b.Fatal(err)
-			}
-		}
 		base := b.TempDir()
 		cfgs := make([]*agent.Config, n)
 		for i := range cfgs {

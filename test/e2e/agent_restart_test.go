@@ -40,9 +40,6 @@ func TestAgentRestart(t *testing.T) {
 	ctx := context.Background()
 	admin := s.clientset(t)
 	tok := agentToken(t, ctx, admin)
-	for name, b := range agentBindings {
-		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
-	}
 	a := startAgent(t, s, tok, "n1", "127.0.0.2")
 	eventually(t, 20*time.Second, func() string { return agentNodeReady(ctx, admin, "n1", "127.0.0.2") })
 	var servingCSR string

@@ -62,9 +62,6 @@ func TestAgentCertificateRotation(t *testing.T) {
 	ctx := context.Background()
 	admin := s.clientset(t)
 	tok := agentToken(t, ctx, admin)
-	for name, b := range agentBindings {
-		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
-	}
 	a := startAgent(t, s, tok, "n1", "127.0.0.2")
 	eventually(t, 30*time.Second, func() string {
 		if a.url() == "" {

@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kastle-dev/kastle/internal/auth/authz/bootstrappolicy"
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
@@ -32,8 +33,9 @@ import (
 var agentReadyLine = regexp.MustCompile(`msg="kastle agent ready".* url=(\S+)`)
 
 // agentToken creates a bootstrap token Secret (authentication and
-// signing, in kubeadm's default node group, valid for an hour) and returns
-// the token. The group's bindings are agentBindings.
+// signing, in kubeadm's default node group, valid for an hour) and the
+// ClusterRoleBindings kubeadm adds for TLS bootstrap, and returns the
+// token.
 func agentToken(t testing.TB, ctx context.Context, admin kubernetes.Interface) bootstraptoken.Token {
 	t.Helper()
 	tok, err := bootstraptoken.Generate()
@@ -49,15 +51,12 @@ func agentToken(t testing.TB, ctx context.Context, admin kubernetes.Interface) b
 	if _, err := admin.CoreV1().Secrets(bootstraptoken.Namespace).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	for _, b := range bootstrappolicy.NodeBootstrapBindings(DefaultTokenGroupForTest) {
+		if _, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &b, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
 	return tok
-}
-
-// agentBindings are the ClusterRoleBindings a joining node needs:
-// name → role, group.
-var agentBindings = map[string][2]string{
-	"kubeadm:kubelet-bootstrap":                     {"system:node-bootstrapper", DefaultTokenGroupForTest},
-	"kubeadm:node-autoapprove-bootstrap":            {"system:certificates.k8s.io:certificatesigningrequests:nodeclient", DefaultTokenGroupForTest},
-	"kubeadm:node-autoapprove-certificate-rotation": {"system:certificates.k8s.io:certificatesigningrequests:selfnodeclient", "system:nodes"},
 }
 
 // writeAgentBootstrapKubeconfig writes dir/bootstrap-kubelet.conf: s's URL and
@@ -126,23 +125,7 @@ func agentHTTP(t *testing.T, s *server, cert *tls.Certificate) *http.Client {
 // agentClientCert mints a client certificate for cn in orgs from s's CA.
 func agentClientCert(t *testing.T, s *server, cn string, orgs ...string) *tls.Certificate {
 	t.Helper()
-	caPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(s.dataDir, "pki", "ca.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	certs, err := pki.ParseCertsPEM(caPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := pki.ParseKeyPEM(keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certPEM, clientKey, err := (&pki.CA{Cert: certs[0], Key: key}).IssueClientCert(cn, orgs, time.Hour)
+	certPEM, clientKey, err := s.serverCA(t).IssueClientCert(cn, orgs, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,9 +225,6 @@ func TestAgent(t *testing.T) {
 	ctx := context.Background()
 	admin := s.clientset(t)
 	tok := agentToken(t, ctx, admin)
-	for name, b := range agentBindings {
-		s.mustKubectl(t, "create", "clusterrolebinding", name, "--clusterrole="+b[0], "--group="+b[1])
-	}
 	agents := []*agentProc{startAgent(t, s, tok, "n1", "127.0.0.2"), startAgent(t, s, tok, "n2", "127.0.0.3", "--node-labels", "example.com/rack=7")}
 	bootstrapUser := "system:bootstrap:" + tok.ID
 

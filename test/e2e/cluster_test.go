@@ -20,15 +20,8 @@ func TestInitJoinAgents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "cp")
-	cp := startProcess(t, "init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", "cp", "--token-ttl", "1h")
-	var m []string
-	eventually(t, 60*time.Second, func() string {
-		if m = joinLine.FindStringSubmatch(cp.log.String()); m == nil {
-			return "no join command yet:\n" + cp.log.tail(2000)
-		}
-		return ""
-	})
-	s := &server{dataDir: data, url: "https://" + m[1], kubeconfig: filepath.Join(data, "admin.conf"), cacheDir: filepath.Join(dir, "cache")}
+	_, s, join := startInit(t, data, "cp")
+	m := append([]string{""}, join...)
 	ctx := context.Background()
 	admin := s.clientset(t)
 	nodes := map[string]string{"w1": "127.0.0.2", "w2": "127.0.0.3"}

@@ -13,6 +13,23 @@ import (
 
 var joinLine = regexp.MustCompile(`kastle join (\S+) --token (\S+) --discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})`)
 
+// startInit runs `kastle init` on data (127.0.0.1, a free port, node
+// nodeName) and returns the process, a handle on its control plane and
+// the join line's endpoint, token and CA hash.
+func startInit(t *testing.T, data, nodeName string) (*process, *server, []string) {
+	t.Helper()
+	p := startProcess(t, "init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", nodeName, "--token-ttl", "1h")
+	var m []string
+	eventually(t, 60*time.Second, func() string {
+		if m = joinLine.FindStringSubmatch(p.log.String()); m == nil {
+			return "no join command yet:\n" + p.log.tail(2000)
+		}
+		return ""
+	})
+	s := &server{dataDir: data, url: "https://" + m[1], kubeconfig: filepath.Join(data, "admin.conf"), cacheDir: data + "-kubectl-cache"}
+	return p, s, m[1:]
+}
+
 // TestInitThenJoin: `kastle init` runs kubeadm's phases with their progress
 // lines, serves, and prints a join command with which `kastle join`
 // discovers the cluster; the init node is a labelled, tainted control
@@ -21,14 +38,8 @@ func TestInitThenJoin(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "cp")
-	p := startProcess(t, "init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", "cp1", "--token-ttl", "1h")
-	var m []string
-	eventually(t, 60*time.Second, func() string {
-		if m = joinLine.FindStringSubmatch(p.log.String()); m == nil {
-			return "no join command yet:\n" + p.log.tail(2000)
-		}
-		return ""
-	})
+	p, s, join := startInit(t, data, "cp1")
+	m := append([]string{""}, join...)
 	out := p.log.String()
 	for _, phase := range []string{"[preflight]", "[certs]", "[kubeconfig] Writing \"super-admin.conf\"", "[kubeconfig] Writing \"kubelet.conf\"",
 		"[control-plane]", "[upload-config]", "[mark-control-plane]", "[bootstrap-token]", "initialized successfully"} {
@@ -36,7 +47,6 @@ func TestInitThenJoin(t *testing.T) {
 			t.Errorf("init output lacks %q", phase)
 		}
 	}
-	s := &server{dataDir: data, url: "https://" + m[1], kubeconfig: filepath.Join(data, "admin.conf"), cacheDir: filepath.Join(dir, "cache")}
 	labels := s.mustKubectl(t, "get", "node", "cp1", "-o", "jsonpath={.metadata.labels} {.spec.taints}")
 	mustContain(t, labels, "node-role.kubernetes.io/control-plane", "NoSchedule")
 	s.mustKubectl(t, "get", "configmap", "-n", "kube-system", "kastle-config")

@@ -51,11 +51,7 @@ type Controller struct {
 func New(client kubernetes.Interface, informer certinformers.CertificateSigningRequestInformer, approveServing bool, log *slog.Logger) (*Controller, error) {
 	c := &Controller{client: client, lister: informer.Lister(), synced: informer.Informer().HasSynced, log: log, approveServing: approveServing}
 	c.q = queue.New("csrapproving", c.sync, log)
-	_, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.q.AddObject,
-		UpdateFunc: func(_, obj interface{}) { c.q.AddObject(obj) },
-	})
-	return c, err
+	return c, c.q.Follow(informer.Informer())
 }
 
 // Run works until ctx ends.

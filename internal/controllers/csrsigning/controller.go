@@ -39,11 +39,7 @@ type Controller struct {
 func New(client kubernetes.Interface, informer certinformers.CertificateSigningRequestInformer, signer *Signer, log *slog.Logger) (*Controller, error) {
 	c := &Controller{client: client, lister: informer.Lister(), synced: informer.Informer().HasSynced, signer: signer, log: log}
 	c.q = queue.New("csrsigning", c.sync, log)
-	_, err := informer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.q.AddObject,
-		UpdateFunc: func(_, obj interface{}) { c.q.AddObject(obj) },
-	})
-	return c, err
+	return c, c.q.Follow(informer.Informer())
 }
 
 // Run works until ctx ends.

@@ -53,6 +53,15 @@ func (q *Queue) AddObject(obj interface{}) {
 	q.q.Add(key)
 }
 
+// Follow queues the key of every object inf adds or updates.
+func (q *Queue) Follow(inf cache.SharedIndexInformer) error {
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    q.AddObject,
+		UpdateFunc: func(_, obj interface{}) { q.AddObject(obj) },
+	})
+	return err
+}
+
 // Run waits for the informers to sync, then runs workers until ctx ends
 // and shuts the queue down.
 func (q *Queue) Run(ctx context.Context, workers int, synced ...cache.InformerSynced) {

@@ -30,11 +30,7 @@ type Cleaner struct {
 func New(client kubernetes.Interface, secrets coreinformers.SecretInformer, log *slog.Logger) (*Cleaner, error) {
 	c := &Cleaner{client: client, secrets: secrets.Lister(), synced: secrets.Informer().HasSynced, now: time.Now, log: log}
 	c.q = queue.New("tokencleaner", c.sync, log)
-	_, err := secrets.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.q.AddObject,
-		UpdateFunc: func(_, o interface{}) { c.q.AddObject(o) },
-	})
-	return c, err
+	return c, c.q.Follow(secrets.Informer())
 }
 
 // Run works until ctx ends.
