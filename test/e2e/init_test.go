@@ -16,9 +16,9 @@ var joinLine = regexp.MustCompile(`kastle join (\S+) --token (\S+) --discovery-t
 // startInit runs `kastle init` on data (127.0.0.1, a free port, node
 // nodeName) and returns the process, a handle on its control plane and
 // the join line's endpoint, token and CA hash.
-func startInit(t *testing.T, data, nodeName string) (*process, *server, []string) {
+func startInit(t *testing.T, data, nodeName string, extra ...string) (*process, *server, []string) {
 	t.Helper()
-	p := startProcess(t, "init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", nodeName, "--token-ttl", "1h")
+	p := startProcess(t, append([]string{"init", "--data-dir", data, "--secure-port", "0", "--bind-address", "127.0.0.1", "--node-name", nodeName, "--token-ttl", "1h"}, extra...)...)
 	var m []string
 	eventually(t, 60*time.Second, func() string {
 		if m = joinLine.FindStringSubmatch(p.log.String()); m == nil {
@@ -142,4 +142,19 @@ func TestInitExternalCA(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(data, "pki", "apiserver.crt")); err == nil {
 		t.Errorf("a certificate was issued without the CA key")
 	}
+}
+
+// TestUploadedCertsExpire: the keys `kastle init --upload-certs` stores
+// go away after --certificate-key-ttl (the owning token expires, the token
+// cleaner deletes it, the garbage collector its dependent).
+func TestUploadedCertsExpire(t *testing.T) {
+	t.Parallel()
+	_, s, _ := startInit(t, filepath.Join(t.TempDir(), "cp"), "cp1", "--upload-certs", "--certificate-key-ttl", "3s")
+	s.mustKubectl(t, "get", "secret", "-n", "kube-system", "kastle-certs")
+	eventually(t, 30*time.Second, func() string {
+		if r := s.kubectl(t, "get", "secret", "-n", "kube-system", "kastle-certs"); r.code == 0 {
+			return "kastle-certs still there"
+		}
+		return ""
+	})
 }
