@@ -36,6 +36,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/registry"
+	"github.com/kastle-dev/kastle/internal/servicealloc"
 	"github.com/kastle-dev/kastle/internal/storage"
 	"github.com/kastle-dev/kastle/internal/storage/cacher"
 	"github.com/kastle-dev/kastle/internal/storage/encryption"
@@ -52,9 +53,11 @@ const (
 
 // server holds the assembled parts of a running API server.
 type server struct {
-	cfg       Config
-	log       *slog.Logger
-	etcd      *clientv3.Client
+	cfg  Config
+	log  *slog.Logger
+	etcd *clientv3.Client
+	// services allocates Services' cluster IPs and node ports.
+	services  *servicealloc.Allocator
 	scheme    *kruntime.Scheme
 	ser       *apis.Serializers
 	catalogue *apis.Catalogue
@@ -128,6 +131,11 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 			return nil, err
 		}
 	}
+	svcStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "services"))
+	if s.services, err = newServiceAllocator(cfg, client, svcStore.Key, log); err != nil {
+		return nil, err
+	}
+	svcStore.Hooks = s.services
 	nsStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "namespaces"))
 	saStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "serviceaccounts"))
 	podStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "pods"))

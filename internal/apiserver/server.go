@@ -25,6 +25,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/manager"
 	"github.com/kastle-dev/kastle/internal/pki"
 	"github.com/kastle-dev/kastle/internal/pki/kubeconfig"
+	"github.com/kastle-dev/kastle/internal/servicealloc"
 	"github.com/kastle-dev/kastle/internal/storage/embedded"
 )
 
@@ -103,7 +104,13 @@ type Config struct {
 	// CertificateValidity is the lifetime of the control plane's leaf
 	// certificates (0: one year); they are renewed at 70-90 % of it.
 	CertificateValidity time.Duration
-	Log                 *slog.Logger
+	// ServiceClusterIPRange and ServiceNodePortRange are where Services'
+	// cluster IPs and node ports come from (kube-apiserver's flags and
+	// defaults); AdvertiseAddress is the address the `kubernetes`
+	// Service's endpoints name (default: the bind address, or this host's
+	// first global unicast address when binding to all).
+	ServiceClusterIPRange, ServiceNodePortRange, AdvertiseAddress string
+	Log                                                           *slog.Logger
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -116,8 +123,10 @@ func DefaultConfig() Config {
 		AnonymousAuth: true, RequestTimeout: time.Minute,
 		AuthorizationModes:       []string{"Node", "RBAC"},
 		EnableBootstrapTokenAuth: true, ServiceAccountIssuer: DefaultServiceAccountIssuer,
-		RunControllers:       true,
-		ServiceAccountLookup: true,
+		RunControllers:        true,
+		ServiceAccountLookup:  true,
+		ServiceClusterIPRange: servicealloc.DefaultServiceCIDR,
+		ServiceNodePortRange:  servicealloc.DefaultNodePortRange,
 	}
 }
 
@@ -214,6 +223,10 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
+	advertise, err := AdvertiseAddress(cfg.AdvertiseAddress, cfg.BindAddress)
+	if err != nil {
+		return err
+	}
 	if err := srv.ensureRecordCRD(ctx); err != nil {
 		return err
 	}
@@ -293,6 +306,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	srv.recordCertificates(ctx, own)
 	srv.startNamespaceController(ctrlCtx)
+	go srv.services.Run(ctrlCtx, servicealloc.RepairInterval, srv.listServices)
+	srv.startKubernetesService(ctrlCtx, advertise, port)
 	if err := srv.startLegacyTokens(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
 		return err
 	}

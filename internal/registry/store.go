@@ -68,7 +68,7 @@ type WriteOptions struct {
 type UpdateFunc func(current runtime.Object) (runtime.Object, error)
 
 // Store is the generic registry of one served resource version.
-// All fields are required.
+// All fields but Hooks are required.
 type Store struct {
 	Resource  *apis.Resource
 	Storage   storage.Interface
@@ -77,6 +77,9 @@ type Store struct {
 	Fields    *FieldManagers
 	Observer  WriteObserver
 	Now       func() time.Time
+	// Hooks, when set, claim and release what objects hold outside
+	// storage (Services: cluster IPs and node ports).
+	Hooks WriteHooks
 }
 
 // WriteObserver hears of every stored write (the garbage collector keeps
@@ -174,6 +177,16 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	if err := s.Admission.Admit(ctx, attrs); err != nil {
 		return nil, err
 	}
+	finish := Finish(noFinish)
+	if s.Hooks != nil {
+		f, err := s.Hooks.BeforeCreate(ctx, obj, opts.DryRun)
+		if err != nil {
+			return nil, err
+		}
+		finish = finishOnce(f)
+	}
+	stored := false
+	defer func() { finish(stored) }()
 	if r.Custom {
 		// Built-in kinds check their metadata with their own name rules.
 		if errs := validateObjectMeta(acc, r); len(errs) > 0 {
@@ -201,6 +214,7 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
+	stored = true
 	s.Observer.ObjectWritten(r, nil, out)
 	return s.out(out), nil
 }
@@ -229,17 +243,23 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 	r := s.Resource
 	var deleteNow bool
 	var before runtime.Object
+	// finish belongs to the latest attempt; a retried attempt gives back
+	// what the previous one claimed.
+	finish := Finish(noFinish)
 	try := func(cur runtime.Object) (runtime.Object, error) {
+		finish(false)
+		finish = noFinish
 		before = cur
 		cur = s.out(cur)
 		newObj, err := fn(cur.DeepCopyObject())
 		if err != nil {
 			return nil, err
 		}
-		newObj, err = s.prepareUpdate(ctx, ns, name, newObj, cur, opts)
+		newObj, f, err := s.prepareUpdate(ctx, ns, name, newObj, cur, opts)
 		if err != nil {
 			return nil, err
 		}
+		finish = f
 		acc, _ := meta.Accessor(newObj)
 		deleteNow = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !namespaceKeeps(newObj)
 		return newObj, nil
@@ -249,9 +269,12 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		if err != nil {
 			return nil, toAPIError(err, r, name)
 		}
-		return try(cur.DeepCopyObject())
+		out, err := try(cur.DeepCopyObject())
+		finish(false)
+		return out, err
 	}
 	out, err := s.Storage.GuaranteedUpdate(ctx, s.Key(ns, name), nil, try)
+	finish(err == nil)
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
@@ -269,6 +292,9 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		}
 		if err == nil {
 			s.Observer.ObjectWritten(r, gone, nil)
+			if s.Hooks != nil {
+				s.Hooks.Deleted(ctx, gone)
+			}
 		}
 	}
 	return s.out(out), nil
@@ -277,28 +303,29 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 // prepareUpdate turns a client's desired object into the object to store:
 // it enforces optimistic concurrency, keeps system metadata, splits
 // status from the rest, bumps generation, then defaults, admits and
-// validates.
-func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur runtime.Object, opts WriteOptions) (runtime.Object, error) {
+// validates. The returned Finish completes the hooks' claims (never nil
+// when err is nil).
+func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur runtime.Object, opts WriteOptions) (_ runtime.Object, _ Finish, err error) {
 	r := s.Resource
 	acc, err := meta.Accessor(obj)
 	if err != nil {
-		return nil, apierrors.NewBadRequest(err.Error())
+		return nil, nil, apierrors.NewBadRequest(err.Error())
 	}
 	curAcc, _ := meta.Accessor(cur)
 	if rv := acc.GetResourceVersion(); rv != "" && rv != curAcc.GetResourceVersion() {
-		return nil, conflictModified(r, name)
+		return nil, nil, conflictModified(r, name)
 	}
 	if acc.GetName() == "" {
 		acc.SetName(name)
 	}
 	if acc.GetName() != name {
-		return nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", acc.GetName(), name))
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", acc.GetName(), name))
 	}
 	if err := s.checkNamespace(acc, ns); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if uid := acc.GetUID(); uid != "" && uid != curAcc.GetUID() {
-		return nil, apierrors.NewConflict(r.GroupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, curAcc.GetUID()))
+		return nil, nil, apierrors.NewConflict(r.GroupResource(), name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", uid, curAcc.GetUID()))
 	}
 	obj.GetObjectKind().SetGroupVersionKind(r.GVK())
 	// System metadata stays as stored.
@@ -322,7 +349,7 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 	}
 	acc, _ = meta.Accessor(obj)
 	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
-		return nil, invalid(r, name, field.ErrorList{field.Forbidden(field.NewPath("metadata", "finalizers"), "no new finalizers can be added if the object is being deleted")})
+		return nil, nil, invalid(r, name, field.ErrorList{field.Forbidden(field.NewPath("metadata", "finalizers"), "no new finalizers can be added if the object is being deleted")})
 	}
 	if (r.GenerationOnSpecChange || r.Custom) && specChanged(obj, cur, r) {
 		acc.SetGeneration(curAcc.GetGeneration() + 1)
@@ -332,8 +359,22 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 	}
 	attrs := &Attributes{Operation: Update, Resource: r, Subresource: opts.Subresource, Namespace: ns, Name: name, Object: obj, OldObject: cur, DryRun: opts.DryRun}
 	if err := s.Admission.Admit(ctx, attrs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	finish := Finish(noFinish)
+	if s.Hooks != nil && opts.Subresource == "" {
+		f, err := s.Hooks.BeforeUpdate(ctx, obj, cur, opts.DryRun)
+		if err != nil {
+			return nil, nil, err
+		}
+		finish = finishOnce(f)
+	}
+	// A failure from here on gives back what the hooks claimed.
+	defer func() {
+		if err != nil {
+			finish(false)
+		}
+	}()
 	var errs field.ErrorList
 	if r.Custom {
 		errs = validateObjectMetaUpdate(acc, curAcc, r)
@@ -349,15 +390,19 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 		}
 	}
 	if len(errs) > 0 {
-		return nil, invalid(r, name, errs)
+		return nil, nil, invalid(r, name, errs)
 	}
 	if err := s.Admission.Validate(ctx, attrs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if opts.Applied {
-		return obj, nil
+		return obj, finish, nil
 	}
-	return s.Fields.Update(r, opts.Subresource, cur, obj, opts.FieldManager)
+	out, err := s.Fields.Update(r, opts.Subresource, cur, obj, opts.FieldManager)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, finish, nil
 }
 
 func addsFinalizer(now, before []string) bool {
@@ -457,6 +502,9 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		return nil, toAPIError(err, r, name)
 	}
 	s.Observer.ObjectWritten(r, out, nil)
+	if s.Hooks != nil {
+		s.Hooks.Deleted(ctx, out)
+	}
 	return &DeleteResult{Object: s.out(out), Immediate: true}, nil
 }
 
