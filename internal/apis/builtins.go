@@ -28,7 +28,8 @@ type builtin struct {
 	namespaced bool
 	short      []string
 	categories []string
-	// subresources beyond the object itself: "status", "approval", "scale".
+	// subresources beyond the object itself: "status", "approval", "scale",
+	// "finalize", …
 	sub        []string
 	generation bool
 	// statusMeta: writes to status may also change labels and annotations
@@ -57,7 +58,7 @@ var (
 func builtinTable() []builtin {
 	all := []string{"all"}
 	return []builtin{
-		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status"}, statusMeta: true, fields: namespaceFields},
+		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status", "finalize"}, statusMeta: true, fields: namespaceFields},
 		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
@@ -140,6 +141,9 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 				Verbs: []string{"create", "delete", "get", "patch", "update"}})
 		case "approval":
 			r.Subresources = append(r.Subresources, Subresource{Name: "approval", Verbs: []string{"get", "patch", "update"}})
+		case "finalize":
+			// Namespaces: PUT only, and only spec.finalizers changes.
+			r.Subresources = append(r.Subresources, Subresource{Name: "finalize", Verbs: []string{"update"}})
 		case "token":
 			r.Subresources = append(r.Subresources, Subresource{Name: "token", Kind: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), Verbs: []string{"create"}})
 		case "scale":

@@ -89,9 +89,12 @@ func resetFields(r *apis.Resource, subresource string) map[fieldpath.APIVersion]
 		return nil
 	}
 	var set *fieldpath.Set
-	if subresource == "" {
+	switch subresource {
+	case "":
 		set = fieldpath.NewSet(fieldpath.MakePathOrDie(r.StatusField))
-	} else {
+	case "finalize":
+		set = fieldpath.NewSet(fieldpath.MakePathOrDie(r.StatusField), fieldpath.MakePathOrDie("metadata"))
+	default:
 		set = fieldpath.NewSet(fieldpath.MakePathOrDie("spec"), fieldpath.MakePathOrDie("metadata"))
 	}
 	return map[fieldpath.APIVersion]fieldpath.Filter{

@@ -80,6 +80,18 @@ func withConditionsOf(cur, requested runtime.Object) runtime.Object {
 	return out
 }
 
+// withFinalizersOf returns cur with the namespace finalizers (spec) of
+// requested: all a write to namespaces/finalize may change.
+func withFinalizersOf(cur, requested runtime.Object) runtime.Object {
+	out := cur.DeepCopyObject()
+	o, ok1 := out.(*corev1.Namespace)
+	n, ok2 := requested.(*corev1.Namespace)
+	if ok1 && ok2 {
+		o.Spec.Finalizers = n.Spec.Finalizers
+	}
+	return out
+}
+
 // specOf returns the part of a typed object that drives generation:
 // everything but TypeMeta, ObjectMeta and Status.
 func specOf(obj runtime.Object) []interface{} {

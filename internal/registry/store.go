@@ -346,6 +346,8 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 		obj = withStatusOf(cur, obj, r)
 	case "approval":
 		obj = withConditionsOf(cur, obj)
+	case "finalize":
+		obj = withFinalizersOf(cur, obj)
 	}
 	acc, _ = meta.Accessor(obj)
 	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
@@ -380,7 +382,7 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 		errs = validateObjectMetaUpdate(acc, curAcc, r)
 	}
 	switch opts.Subresource {
-	case "":
+	case "", "finalize":
 		if r.ValidateUpdate != nil {
 			errs = append(errs, r.ValidateUpdate(obj, cur)...)
 		}

@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestNamespaceDeleteCascades deletes a namespace with content and checks
@@ -118,5 +123,41 @@ func TestNamespaceDefaults(t *testing.T) {
 	r := kubectl(t, "run", "ghost", "-n", ns, "--image=nginx", "--restart=Never", "--overrides", `{"spec":{"serviceAccountName":"ghost"}}`)
 	if r.code == 0 || !strings.Contains(r.stderr, "service account") {
 		t.Errorf("pod with a missing service account: %s", r)
+	}
+}
+
+// TestNamespaceFinalize: PUT namespaces/NAME/finalize changes spec.finalizers
+// and nothing else; other verbs on it are 405, as upstream.
+func TestNamespaceFinalize(t *testing.T) {
+	s := env.shared
+	cs := s.clientset(t)
+	ctx := context.Background()
+	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsName(t.Name())}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns.Name, metav1.DeleteOptions{}) })
+	if len(ns.Spec.Finalizers) != 1 || ns.Spec.Finalizers[0] != corev1.FinalizerKubernetes {
+		t.Fatalf("finalizers %v", ns.Spec.Finalizers)
+	}
+	ns.Spec.Finalizers = append(ns.Spec.Finalizers, "example.com/extra")
+	ns.Labels = map[string]string{"ignored": "yes"}
+	out, err := cs.CoreV1().Namespaces().Finalize(ctx, ns, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Spec.Finalizers) != 2 || out.Spec.Finalizers[1] != "example.com/extra" {
+		t.Errorf("finalize did not set finalizers: %v", out.Spec.Finalizers)
+	}
+	if out.Labels["ignored"] != "" {
+		t.Errorf("finalize changed labels: %v", out.Labels)
+	}
+	out.Spec.Finalizers = []corev1.FinalizerName{"not a valid/name/at all"}
+	if _, err := cs.CoreV1().Namespaces().Finalize(ctx, out, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+		t.Errorf("an invalid finalizer: want 422, got %v", err)
+	}
+	err = cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces", ns.Name, "finalize").Do(ctx).Error()
+	if !apierrors.IsMethodNotSupported(err) {
+		t.Errorf("GET finalize: want 405, got %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -97,6 +98,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if info.Subresource != "" && res.Subresource(info.Subresource) == nil {
 		status.Write(w, notFoundPath())
+		return
+	}
+	if sub := res.Subresource(info.Subresource); sub != nil && info.Subresource != "proxy" && !slices.Contains(sub.Verbs, info.Verb) {
+		status.Write(w, apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb))
 		return
 	}
 	if info.Subresource == "proxy" {

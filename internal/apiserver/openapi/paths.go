@@ -135,6 +135,8 @@ func subresourceInfo(name string) (subresourceKind, bool) {
 		return subresourceKind{methods: rw}, true
 	case "scale":
 		return subresourceKind{goType: reflect.TypeOf(autoscalingv1.Scale{}), gvk: autoscalingv1.SchemeGroupVersion.WithKind("Scale"), methods: rw}, true
+	case "finalize":
+		return subresourceKind{methods: []string{"put"}}, true
 	case "token":
 		return subresourceKind{goType: reflect.TypeOf(authenticationv1.TokenRequest{}), gvk: authenticationv1.SchemeGroupVersion.WithKind("TokenRequest"), methods: []string{"post"}}, true
 	case "eviction":
