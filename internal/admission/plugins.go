@@ -19,6 +19,11 @@ type Deps struct {
 	ServiceAccounts Getter
 	// Pods and Nodes read pods and nodes (NodeRestriction).
 	Pods, Nodes Getter
+	// PodList lists a namespace's pods (PodSecurity's warnings about
+	// existing pods).
+	PodList Lister
+	// Warn sends a warning to the client of the request in ctx.
+	Warn func(ctx context.Context, msg string)
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -34,6 +39,10 @@ var factories = []struct {
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
 	{"ServiceAccount", true, func(d Deps) Plugin { return &ServiceAccount{Accounts: d.ServiceAccounts} }},
 	{"NodeRestriction", true, func(d Deps) Plugin { return &NodeRestriction{Pods: d.Pods, Nodes: d.Nodes} }},
+	{"TaintNodesByCondition", true, func(Deps) Plugin { return TaintNodesByCondition{} }},
+	{"PodSecurity", true, func(d Deps) Plugin { return newPodSecurity(d.Namespaces, d.PodList, d.Warn) }},
+	{"DefaultTolerationSeconds", true, func(Deps) Plugin { return DefaultTolerationSeconds{} }},
+	{"StorageObjectInUseProtection", true, func(Deps) Plugin { return StorageObjectInUseProtection{} }},
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},

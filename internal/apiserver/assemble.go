@@ -142,6 +142,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	nodeStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "nodes"))
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
 		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
+		PodList: podStore, Warn: func(context.Context, string) {},
 	})
 	if err != nil {
 		return nil, err

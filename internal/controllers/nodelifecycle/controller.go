@@ -101,13 +101,11 @@ func (c *Controller) monitor(ctx context.Context) {
 		}
 		silent := now.Sub(LastHeartbeat(node, renew)) > c.grace
 		var err error
-		switch {
+		switch want := wantedTaint(node); {
 		case silent && readyStatus(node) != corev1.ConditionUnknown:
 			err = c.markUnknown(ctx, node, now)
-		case silent && !hasTaint(node):
-			err = c.setTaint(ctx, node, true)
-		case !silent && readyStatus(node) == corev1.ConditionTrue && hasTaint(node):
-			err = c.setTaint(ctx, node, false)
+		case !hasOnly(node, want):
+			err = c.setTaint(ctx, node, want)
 		}
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			c.log.Warn("updating node", "node", node.Name, "err", err)
@@ -124,13 +122,38 @@ func readyStatus(node *corev1.Node) corev1.ConditionStatus {
 	return ""
 }
 
-func hasTaint(node *corev1.Node) bool {
-	for _, t := range node.Spec.Taints {
-		if t.Key == TaintUnreachable && t.Effect == corev1.TaintEffectNoSchedule {
-			return true
-		}
+// wantedTaint is the NoSchedule taint the node's Ready condition calls for
+// (TaintNodesByCondition): none when Ready, not-ready when not Ready or
+// never reported, unreachable when Unknown.
+func wantedTaint(node *corev1.Node) string {
+	switch readyStatus(node) {
+	case corev1.ConditionTrue:
+		return ""
+	case corev1.ConditionUnknown:
+		return TaintUnreachable
 	}
-	return false
+	return corev1.TaintNodeNotReady
+}
+
+// isConditionTaint tells the NoSchedule taints this controller owns.
+func isConditionTaint(t corev1.Taint) bool {
+	return t.Effect == corev1.TaintEffectNoSchedule && (t.Key == TaintUnreachable || t.Key == corev1.TaintNodeNotReady)
+}
+
+// hasOnly reports whether the node's condition taints are exactly want
+// (none when want is "").
+func hasOnly(node *corev1.Node, want string) bool {
+	found := false
+	for _, t := range node.Spec.Taints {
+		if !isConditionTaint(t) {
+			continue
+		}
+		if t.Key != want {
+			return false
+		}
+		found = true
+	}
+	return found == (want != "")
 }
 
 // markUnknown sets every condition the node reported to Unknown, as
@@ -158,24 +181,25 @@ func (c *Controller) markUnknown(ctx context.Context, node *corev1.Node, now tim
 		return err
 	}
 	c.log.Info("node stopped reporting: Ready=Unknown", "node", node.Name)
-	if hasTaint(updated) {
+	if hasOnly(updated, TaintUnreachable) {
 		return nil
 	}
-	return c.setTaint(ctx, updated, true)
+	return c.setTaint(ctx, updated, TaintUnreachable)
 }
 
-// setTaint adds or removes the unreachable NoSchedule taint with a JSON
-// merge patch of spec.taints (optimistic on the resourceVersion).
-func (c *Controller) setTaint(ctx context.Context, node *corev1.Node, on bool) error {
+// setTaint replaces the node's condition taints with key (none when key
+// is "") with a JSON merge patch of spec.taints (optimistic on the
+// resourceVersion).
+func (c *Controller) setTaint(ctx context.Context, node *corev1.Node, key string) error {
 	var taints []corev1.Taint
 	for _, t := range node.Spec.Taints {
-		if t.Key != TaintUnreachable {
+		if !isConditionTaint(t) {
 			taints = append(taints, t)
 		}
 	}
-	if on {
+	if key != "" {
 		now := metav1.NewTime(c.now())
-		taints = append(taints, corev1.Taint{Key: TaintUnreachable, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
+		taints = append(taints, corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule, TimeAdded: &now})
 	}
 	patch, err := json.Marshal(map[string]interface{}{
 		"metadata": map[string]interface{}{"resourceVersion": node.ResourceVersion},

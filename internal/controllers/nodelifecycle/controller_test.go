@@ -35,12 +35,33 @@ func TestLastHeartbeat(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	n := node(0, nil)
-	if hasTaint(n) || readyStatus(n) != "" {
-		t.Errorf("fresh node: taint %v ready %q", hasTaint(n), readyStatus(n))
-	}
-	n.Spec.Taints = []corev1.Taint{{Key: TaintUnreachable, Effect: corev1.TaintEffectNoSchedule}}
-	if !hasTaint(n) {
-		t.Errorf("unreachable taint not seen")
+}
+
+func TestConditionTaints(t *testing.T) {
+	noSchedule := func(key string) corev1.Taint { return corev1.Taint{Key: key, Effect: corev1.TaintEffectNoSchedule} }
+	other := corev1.Taint{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}
+	for _, tc := range []struct {
+		name   string
+		ready  corev1.ConditionStatus
+		taints []corev1.Taint
+		want   string
+		has    bool
+	}{
+		{"never reported, tainted at admission", "", []corev1.Taint{noSchedule(corev1.TaintNodeNotReady)}, corev1.TaintNodeNotReady, true},
+		{"ready, still tainted", corev1.ConditionTrue, []corev1.Taint{other, noSchedule(corev1.TaintNodeNotReady)}, "", false},
+		{"ready, clean", corev1.ConditionTrue, []corev1.Taint{other}, "", true},
+		{"not ready", corev1.ConditionFalse, nil, corev1.TaintNodeNotReady, false},
+		{"unknown with the not-ready taint", corev1.ConditionUnknown, []corev1.Taint{noSchedule(corev1.TaintNodeNotReady)}, TaintUnreachable, false},
+		{"unknown, both", corev1.ConditionUnknown, []corev1.Taint{noSchedule(TaintUnreachable), noSchedule(corev1.TaintNodeNotReady)}, TaintUnreachable, false},
+		{"unknown, done", corev1.ConditionUnknown, []corev1.Taint{noSchedule(TaintUnreachable)}, TaintUnreachable, true},
+	} {
+		n := &corev1.Node{Spec: corev1.NodeSpec{Taints: tc.taints}}
+		if tc.ready != "" {
+			n.Status.Conditions = []corev1.NodeCondition{{Type: corev1.NodeReady, Status: tc.ready}}
+		}
+		want := wantedTaint(n)
+		if want != tc.want || hasOnly(n, want) != tc.has {
+			t.Errorf("%s: want taint %q (has %v), got %q (has %v)", tc.name, tc.want, tc.has, want, hasOnly(n, want))
+		}
 	}
 }
