@@ -33,7 +33,12 @@ func toAPIError(err error, r *apis.Resource, name string) error {
 	case storage.ErrCodeConflict:
 		return apierrors.NewConflict(gr, name, err)
 	case storage.ErrCodeResourceVersionTooOld:
-		return apierrors.NewResourceExpired(err.Error())
+		se := apierrors.NewResourceExpired(err.Error())
+		var serr *storage.Error
+		if errors.As(err, &serr) {
+			se.ErrStatus.ListMeta.Continue = serr.Continue
+		}
+		return se
 	case storage.ErrCodeInvalidContinue, storage.ErrCodeInvalidResourceVersion:
 		return apierrors.NewBadRequest(err.Error())
 	case storage.ErrCodeTimeout:

@@ -27,6 +27,10 @@ type Error struct {
 	Key             string
 	ResourceVersion int64
 	Msg             string
+	// Continue, on a list whose continue token's revision is compacted,
+	// resumes from the same key at the latest revision: the rest of the
+	// list, no longer consistent with the pages already returned.
+	Continue string
 }
 
 func (e *Error) Error() string {

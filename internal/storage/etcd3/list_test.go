@@ -2,6 +2,7 @@ package etcd3
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -188,6 +189,19 @@ func TestListCompacted(t *testing.T) {
 	_, err = s.GetList(ctx, p, storage.ListOptions{Limit: 1, Recursive: true, Continue: page.Continue})
 	if storage.CodeOf(err) != storage.ErrCodeResourceVersionTooOld {
 		t.Errorf("continue after compaction: %v, want too old", err)
+	}
+	// The error carries a token for the rest of the list at the latest
+	// revision (inconsistent with the first page: it shows the change).
+	var serr *storage.Error
+	if !errors.As(err, &serr) || serr.Continue == "" {
+		t.Fatalf("no inconsistent continue token in %#v", err)
+	}
+	rest, err := s.GetList(ctx, p, storage.ListOptions{Recursive: true, Continue: serr.Continue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest.Items) != 2 || rest.Items[0].(*corev1.ConfigMap).Name != "b" || rest.ResourceVersion <= page.ResourceVersion {
+		t.Errorf("inconsistent continuation: %d items at %d", len(rest.Items), rest.ResourceVersion)
 	}
 	_, err = s.GetList(ctx, p, storage.ListOptions{Recursive: true, ResourceVersion: strconv.FormatInt(page.ResourceVersion, 10), ResourceVersionMatch: storage.MatchExact})
 	if storage.CodeOf(err) != storage.ErrCodeResourceVersionTooOld {

@@ -242,7 +242,14 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 		resp, err := s.get(ctx, start, minRV, ops...)
 		if err != nil {
 			if storage.CodeOf(err) == storage.ErrCodeResourceVersionTooOld {
-				return nil, tooOldList(key, withRev, opts.Continue != "")
+				e := tooOldList(key, withRev, opts.Continue != "")
+				if opts.Continue != "" {
+					if latest, lerr := s.client.Get(ctx, prefix, clientv3.WithCountOnly()); lerr == nil {
+						rel := strings.TrimSuffix(strings.TrimPrefix(start, prefix), "\x00")
+						e.Continue = storage.EncodeContinue(rel, latest.Header.Revision)
+					}
+				}
+				return nil, e
 			}
 			return nil, err
 		}
@@ -298,11 +305,13 @@ func (s *Store) GetList(ctx context.Context, key string, opts storage.ListOption
 }
 
 // tooOldList is the error of a list at a compacted revision.
-func tooOldList(key string, rev int64, continuing bool) error {
+func tooOldList(key string, rev int64, continuing bool) *storage.Error {
 	msg := fmt.Sprintf("The resourceVersion for the provided list is too old: revision %d has been compacted", rev)
 	if continuing {
 		msg = "The provided continue parameter is too old to display a consistent list result. " +
-			"You can start a new list without the continue parameter."
+			"You can start a new list without the continue parameter, or use the continue token in this response to " +
+			"retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - " +
+			"objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
 	}
 	return &storage.Error{Code: storage.ErrCodeResourceVersionTooOld, Key: key, ResourceVersion: rev, Msg: msg}
 }
