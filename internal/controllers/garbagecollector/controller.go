@@ -210,13 +210,44 @@ func (c *Controller) process(ctx context.Context, o owner) (again bool, err erro
 }
 
 // deleteDependents deletes every dependent of uid with policy and returns
-// how many still exist.
+// how many still block the owner: in the foreground, those whose
+// reference has blockOwnerDeletion and that are not gone yet.
 func (c *Controller) deleteDependents(ctx context.Context, uid types.UID, policy metav1.DeletionPropagation) (int, error) {
 	remaining := 0
 	for _, d := range c.dependentsOf(uid) {
 		st, ok := c.stores.Store(d.r)
 		if !ok {
 			continue
+		}
+		blocking := false
+		if policy == metav1.DeletePropagationForeground {
+			cur, err := st.Get(ctx, d.namespace, d.name, "")
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			acc, err := meta.Accessor(cur)
+			if err != nil || acc.GetUID() != d.uid {
+				continue
+			}
+			blocking = blocks(acc, uid)
+			if blocking && c.dependsOnDeleting(ctx, d.uid) {
+				// A dependent whose own dependents wait for their
+				// dependents may close a circle (A owns B owns C owns
+				// A): as upstream does, it stops blocking its owner.
+				if err := c.unblock(ctx, st, d, uid); err != nil {
+					return 0, err
+				}
+				blocking = false
+			}
+			if acc.GetDeletionTimestamp() != nil {
+				if blocking {
+					remaining++
+				}
+				continue
+			}
 		}
 		depUID := d.uid
 		res, err := st.Delete(ctx, d.namespace, d.name, &metav1.DeleteOptions{
@@ -228,11 +259,64 @@ func (c *Controller) deleteDependents(ctx context.Context, uid types.UID, policy
 		if err != nil {
 			return 0, err
 		}
-		if !res.Immediate {
+		if !res.Immediate && blocking {
 			remaining++
 		}
 	}
 	return remaining, nil
+}
+
+// blocks reports whether obj's reference to owner has blockOwnerDeletion.
+func blocks(obj metav1.Object, owner types.UID) bool {
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.UID == owner && ref.BlockOwnerDeletion != nil && *ref.BlockOwnerDeletion {
+			return true
+		}
+	}
+	return false
+}
+
+// dependsOnDeleting reports whether any dependent of uid is itself being
+// deleted in the foreground (waiting for its own dependents).
+func (c *Controller) dependsOnDeleting(ctx context.Context, uid types.UID) bool {
+	for _, d := range c.dependentsOf(uid) {
+		st, ok := c.stores.Store(d.r)
+		if !ok {
+			continue
+		}
+		cur, err := st.Get(ctx, d.namespace, d.name, "")
+		if err != nil {
+			continue
+		}
+		if acc, err := meta.Accessor(cur); err == nil && acc.GetUID() == d.uid &&
+			acc.GetDeletionTimestamp() != nil && has(acc.GetFinalizers(), metav1.FinalizerDeleteDependents) {
+			return true
+		}
+	}
+	return false
+}
+
+// unblock clears blockOwnerDeletion on d's references to owner.
+func (c *Controller) unblock(ctx context.Context, st *registry.Store, d dependent, owner types.UID) error {
+	_, err := st.Update(ctx, d.namespace, d.name, func(cur runtime.Object) (runtime.Object, error) {
+		acc, err := meta.Accessor(cur)
+		if err != nil {
+			return nil, err
+		}
+		refs := acc.GetOwnerReferences()
+		no := false
+		for i := range refs {
+			if refs[i].UID == owner {
+				refs[i].BlockOwnerDeletion = &no
+			}
+		}
+		acc.SetOwnerReferences(refs)
+		return cur, nil
+	}, registry.WriteOptions{FieldManager: "kastle-garbage-collector"})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // orphan removes uid's references from its dependents.
