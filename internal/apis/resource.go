@@ -103,6 +103,10 @@ type Resource struct {
 	Virtual bool
 	// Custom is true for resources defined by a CustomResourceDefinition.
 	Custom bool
+	// DefaultReads applies Default to custom resources read from storage
+	// too (their schema has defaults, perhaps added after the objects were
+	// stored), as kube-apiserver does.
+	DefaultReads bool
 	// CRDName names the defining CRD; Schema is this version's structural
 	// schema (custom resources only).
 	CRDName string

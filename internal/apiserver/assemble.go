@@ -163,8 +163,9 @@ func mustLookup(cat *apis.Catalogue, g, v, plural string) *apis.Resource {
 	return r
 }
 
-// storageFor returns the shared storage of r's etcd prefix.
-func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
+// storageFor returns the shared storage of r's etcd prefix; attrs are the
+// labels and fields its watch cache indexes.
+func (s *server) storageFor(r *apis.Resource, attrs storage.AttrFunc) (storage.Interface, string) {
 	prefix := strings.TrimSuffix(s.cfg.EtcdPrefix, "/") + "/" + r.EtcdPrefix
 	s.storageMu.Lock()
 	defer s.storageMu.Unlock()
@@ -180,7 +181,7 @@ func (s *server) storageFor(r *apis.Resource) (storage.Interface, string) {
 		Storage:  &instrumented{next: direct, resource: r.EtcdPrefix, hist: s.metrics.etcd},
 		Prefix:   prefix,
 		NewFunc:  r.New,
-		GetAttrs: registry.Attrs(r),
+		GetAttrs: attrs,
 		Progress: direct,
 		Logger:   s.log,
 	})
@@ -205,16 +206,17 @@ func (s *server) dropStorage(prefix string) {
 }
 
 // storageForCustom returns the storage of a CRD's storage version; every
-// served version of the CRD shares it.
-func (s *server) storageForCustom(storageVersion *apis.Resource) (storage.Interface, string) {
-	return s.storageFor(storageVersion)
+// served version of the CRD shares it, and its cache indexes the
+// selectable fields of all of them.
+func (s *server) storageForCustom(storageVersion *apis.Resource, selectable []string) (storage.Interface, string) {
+	return s.storageFor(storageVersion, customAttrs(storageVersion.Namespaced, selectable))
 }
 
 func (s *server) addStore(r *apis.Resource) error {
 	if r.Virtual {
 		return nil
 	}
-	st, prefix := s.storageFor(r)
+	st, prefix := s.storageFor(r, registry.Attrs(r))
 	s.stores.set(r, &registry.Store{
 		Resource: r, Storage: st, Prefix: prefix,
 		Admission: admissionRef{s}, Fields: s.fields, Observer: s.gc, Now: time.Now,

@@ -3,6 +3,7 @@ package apiserver
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -32,10 +33,13 @@ const crdCleanupFinalizer = "customresourcecleanup.apiextensions.k8s.io"
 type crdController struct {
 	s     *server
 	store *registry.Store
+	// selectable remembers each installed CRD's selectable fields: when
+	// they change, the shared watch cache is rebuilt to index the new ones.
+	selectable map[string]string
 }
 
 func (s *server) startCRDController(ctx context.Context) error {
-	c := &crdController{s: s}
+	c := &crdController{s: s, selectable: map[string]string{}}
 	c.store, _ = s.stores.Store(mustLookup(s.catalogue, "apiextensions.k8s.io", "v1", "customresourcedefinitions"))
 	list, err := c.store.List(ctx, "", &metav1.ListOptions{})
 	if err != nil {
@@ -174,8 +178,15 @@ func (c *crdController) install(obj *apiextensionsv1.CustomResourceDefinition) e
 	if storageRes == nil {
 		return fmt.Errorf("CRD %s has no storage version", obj.Name)
 	}
+	selectable := unionSelectable(obj)
+	key := strings.Join(selectable, ",")
+	if prev, ok := c.selectable[obj.Name]; ok && prev != key {
+		_, prefix := c.s.storageForCustom(storageRes, selectable)
+		c.s.dropStorage(prefix)
+	}
+	c.selectable[obj.Name] = key
 	for _, r := range rs {
-		st, prefix := c.s.storageForCustom(storageRes)
+		st, prefix := c.s.storageForCustom(storageRes, selectable)
 		c.s.stores.set(r, &registry.Store{
 			Resource: r, Storage: st, Prefix: prefix,
 			Admission: admissionRef{c.s}, Fields: c.s.fields, Observer: c.s.gc, Now: time.Now,
@@ -216,6 +227,7 @@ func containsResource(rs []*apis.Resource, r *apis.Resource) bool {
 func (c *crdController) uninstall(name string) {
 	old := c.s.catalogue.Custom(name)
 	_ = c.s.catalogue.SetCustom(name, nil)
+	delete(c.selectable, name)
 	for _, r := range old {
 		c.s.stores.remove(r)
 	}
@@ -238,7 +250,7 @@ func (c *crdController) finalize(ctx context.Context, obj *apiextensionsv1.Custo
 	if storageVersion != "" {
 		r, err := customResource(obj, storageVersion)
 		if err == nil {
-			st, prefix := c.s.storageForCustom(r)
+			st, prefix := c.s.storageForCustom(r, nil)
 			if err := deleteAllUnder(ctx, st, prefix+"/"); err != nil {
 				c.s.log.Warn("deleting custom resources", "crd", obj.Name, "err", err)
 				return
@@ -318,6 +330,11 @@ func customResource(obj *apiextensionsv1.CustomResourceDefinition, version strin
 	if r.Singular == "" {
 		r.Singular = lower(names.Kind)
 	}
+	for _, v := range obj.Spec.Versions {
+		if v.Name == version {
+			r.Fields = customFields(selectablePaths(v))
+		}
+	}
 	if sch.StatusEnabled() {
 		r.StatusField = "status"
 		r.Subresources = append(r.Subresources, apis.Subresource{Name: "status", Verbs: []string{"get", "patch", "update"}})
@@ -334,6 +351,7 @@ func customResource(obj *apiextensionsv1.CustomResourceDefinition, version strin
 			sch.Default(u.Object)
 		}
 	}
+	r.DefaultReads = sch.HasDefaults()
 	validate := func(o kruntime.Object) field.ErrorList {
 		u, ok := o.(*unstructured.Unstructured)
 		if !ok {

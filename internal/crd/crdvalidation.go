@@ -230,6 +230,7 @@ func validateVersion(v *apiextensionsv1.CustomResourceDefinitionVersion, p *fiel
 	if sr := v.Subresources; sr != nil && sr.Scale != nil {
 		errs = append(errs, validateScale(sr.Scale, p.Child("subresources", "scale"))...)
 	}
+	errs = append(errs, validateSelectableFields(v, p.Child("selectableFields"))...)
 	seen := map[string]bool{}
 	for i := range v.AdditionalPrinterColumns {
 		c := &v.AdditionalPrinterColumns[i]
@@ -254,6 +255,59 @@ func validateVersion(v *apiextensionsv1.CustomResourceDefinitionVersion, p *fiel
 			errs = append(errs, e)
 		} else if err := jsonpath.New(c.Name).Parse("{" + c.JSONPath + "}"); err != nil {
 			errs = append(errs, field.Invalid(cp.Child("jsonPath"), c.JSONPath, "must be a valid JSONPath: "+err.Error()))
+		}
+	}
+	return errs
+}
+
+// maxSelectableFields is upstream's limit per version.
+const maxSelectableFields = 8
+
+// validateSelectableFields checks a version's selectableFields: at most
+// eight, each a simple path to a string, integer or boolean field of the
+// schema, no duplicates.
+func validateSelectableFields(v *apiextensionsv1.CustomResourceDefinitionVersion, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(v.SelectableFields) > maxSelectableFields {
+		errs = append(errs, field.TooMany(p, len(v.SelectableFields), maxSelectableFields))
+	}
+	seen := map[string]bool{}
+	for i, f := range v.SelectableFields {
+		fp := p.Index(i).Child("jsonPath")
+		if f.JSONPath == "" {
+			errs = append(errs, field.Required(fp, ""))
+			continue
+		}
+		parts, err := splitPath(f.JSONPath)
+		if err != nil || !strings.HasPrefix(f.JSONPath, ".") {
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "must be a simple json path starting with . in the dot notation"))
+			continue
+		}
+		if seen[f.JSONPath] {
+			errs = append(errs, field.Duplicate(fp, f.JSONPath))
+		}
+		seen[f.JSONPath] = true
+		if parts[0] == "metadata" {
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "must not point to fields in metadata"))
+			continue
+		}
+		if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
+			continue
+		}
+		s := v.Schema.OpenAPIV3Schema
+		for _, part := range parts {
+			next, ok := s.Properties[part]
+			if !ok {
+				s = nil
+				break
+			}
+			s = &next
+		}
+		switch {
+		case s == nil:
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "is an invalid path: does not refer to a valid field"))
+		case s.Type != "string" && s.Type != "integer" && s.Type != "boolean":
+			errs = append(errs, field.Invalid(fp, f.JSONPath, "must point to a field of type string, boolean or integer. Enum string fields and strings with formats are allowed."))
 		}
 	}
 	return errs

@@ -12,6 +12,25 @@ func (s *Schema) Default(obj map[string]interface{}) {
 	defaultValue(obj, s.root, true)
 }
 
+// HasDefaults reports whether any field of the schema has a default, i.e.
+// whether objects read from storage may lack values the schema now gives.
+func (s *Schema) HasDefaults() bool { return hasDefaults(s.root) }
+
+func hasDefaults(n *node) bool {
+	if n == nil {
+		return false
+	}
+	if n.hasDefault {
+		return true
+	}
+	for _, p := range n.props {
+		if hasDefaults(p) {
+			return true
+		}
+	}
+	return hasDefaults(n.additional) || hasDefaults(n.items)
+}
+
 func defaultValue(v interface{}, n *node, isRoot bool) {
 	if n == nil {
 		return

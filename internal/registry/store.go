@@ -126,11 +126,14 @@ func (s *Store) out(obj runtime.Object) runtime.Object {
 		return obj
 	}
 	u, ok := obj.(*unstructured.Unstructured)
-	if !ok || u.GetAPIVersion() == s.Resource.APIVersion() {
+	if !ok || (u.GetAPIVersion() == s.Resource.APIVersion() && !s.Resource.DefaultReads) {
 		return obj
 	}
 	c := u.DeepCopy()
 	c.SetAPIVersion(s.Resource.APIVersion())
+	if s.Resource.DefaultReads && s.Resource.Default != nil {
+		s.Resource.Default(c)
+	}
 	return c
 }
 
