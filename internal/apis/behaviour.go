@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
@@ -30,6 +31,9 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 	var prepare func(runtime.Object, *user.Info)
 	if gk == certificatesv1.Kind("CertificateSigningRequest") {
 		prepare = stampRequester
+	}
+	if gk == (schema.GroupKind{Group: batchv1.GroupName, Kind: "Job"}) {
+		prepare = generateJobSelector
 	}
 	return Behaviour{
 		PrepareForCreate:     prepare,
@@ -85,5 +89,13 @@ func stampRequester(obj runtime.Object, requester *user.Info) {
 		for k, v := range requester.Extra {
 			csr.Spec.Extra[k] = append(certificatesv1.ExtraValue(nil), v...)
 		}
+	}
+}
+
+// generateJobSelector gives a new job its uid-based selector and pod
+// labels, as upstream's job strategy does on create.
+func generateJobSelector(obj runtime.Object, _ *user.Info) {
+	if j, ok := obj.(*batchv1.Job); ok {
+		defaults.GenerateJobSelector(j)
 	}
 }

@@ -107,6 +107,13 @@ type Resource struct {
 	// schema (custom resources only).
 	CRDName string
 	Schema  *apiextensionsv1.JSONSchemaProps
+	// FromStorage and ToStorage convert between this version and the
+	// storage version of a typed resource served at several versions
+	// (autoscaling/v1 HorizontalPodAutoscalers kept as v2). Versions share
+	// the storage of their etcd prefix, as CRD versions do; both nil means
+	// objects are kept in this version.
+	FromStorage func(runtime.Object) (runtime.Object, error)
+	ToStorage   func(runtime.Object) (runtime.Object, error)
 	// Storage describes how the objects are kept.
 	StorageCodec string // "protobuf" or "json"
 	// EtcdPrefix is the key prefix under the server's etcd prefix,

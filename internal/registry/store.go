@@ -119,6 +119,9 @@ func (s *Store) Get(ctx context.Context, ns, name, resourceVersion string) (runt
 // out adapts a stored object to the served version: custom resources kept
 // in another version of the same CRD get this version's apiVersion.
 func (s *Store) out(obj runtime.Object) runtime.Object {
+	if s.Resource.FromStorage != nil {
+		return s.fromStorage(obj)
+	}
 	if !s.Resource.Custom {
 		return obj
 	}
@@ -197,7 +200,11 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	if opts.DryRun {
 		return obj, nil
 	}
-	out, err := s.Storage.Create(ctx, s.Key(ns, name), obj)
+	stored, err := s.toStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Storage.Create(ctx, s.Key(ns, name), stored)
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
@@ -242,14 +249,18 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		}
 		acc, _ := meta.Accessor(newObj)
 		deleteNow = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !namespaceKeeps(newObj)
-		return newObj, nil
+		return s.toStorage(newObj)
 	}
 	if opts.DryRun {
 		cur, err := s.Storage.Get(ctx, s.Key(ns, name), storage.GetOptions{})
 		if err != nil {
 			return nil, toAPIError(err, r, name)
 		}
-		return try(cur.DeepCopyObject())
+		out, err := try(cur.DeepCopyObject())
+		if err != nil {
+			return nil, err
+		}
+		return s.out(out), nil
 	}
 	out, err := s.Storage.GuaranteedUpdate(ctx, s.Key(ns, name), nil, try)
 	if err != nil {
@@ -319,6 +330,10 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 		obj = withStatusOf(cur, obj, r)
 	case "approval":
 		obj = withConditionsOf(cur, obj)
+	case "ephemeralcontainers":
+		if obj, err = withEphemeralContainersOf(cur, obj, r, name); err != nil {
+			return nil, err
+		}
 	}
 	acc, _ = meta.Accessor(obj)
 	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
@@ -614,6 +629,9 @@ func (s *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) 
 	w, err := s.Storage.Watch(ctx, key, wo)
 	if err != nil {
 		return nil, toAPIError(err, s.Resource, "")
+	}
+	if s.Resource.FromStorage != nil {
+		return newConvertingWatcher(w, s.fromStorage), nil
 	}
 	return w, nil
 }
