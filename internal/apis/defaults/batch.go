@@ -40,6 +40,10 @@ func defaultBatch(obj runtime.Object) bool {
 }
 
 func defaultJob(j *batchv1.Job) {
+	// The job carries its pods' labels unless it has its own.
+	if len(j.Labels) == 0 && len(j.Spec.Template.Labels) > 0 {
+		j.Labels = copyMap(j.Spec.Template.Labels)
+	}
 	s := &j.Spec
 	// Neither set: one pod, run once. Parallelism alone keeps completions
 	// unset (a work queue).

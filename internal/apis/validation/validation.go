@@ -240,6 +240,8 @@ func rulesFor(obj runtime.Object) (kindRules, bool) {
 					return validateCSRStatusUpdate(o, old.(*certificatesv1.CertificateSigningRequest))
 				}}, true
 		}
+	default:
+		return moreRules(obj)
 	}
 	return kindRules{}, false
 }
