@@ -3,6 +3,8 @@ package apis
 import (
 	"testing"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -100,5 +102,31 @@ func TestStorageCodecRoundTrip(t *testing.T) {
 	_ = c.SetCustom("widgets.example.com", nil)
 	if _, ok := c.Lookup("example.com", "v1", "widgets"); ok {
 		t.Error("custom resource still served after removal")
+	}
+}
+
+// TestSchemeConvertsHPAVersions: the scheme converts HorizontalPodAutoscalers
+// between v1 and v2 (managed fields rely on it).
+func TestSchemeConvertsHPAVersions(t *testing.T) {
+	scheme, err := NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu := int32(60)
+	in := &autoscalingv1.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "h"}, Spec: autoscalingv1.HorizontalPodAutoscalerSpec{MaxReplicas: 3, TargetCPUUtilizationPercentage: &cpu}}
+	out, err := scheme.ConvertToVersion(in, autoscalingv2.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, ok := out.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok || v2.Name != "h" || len(v2.Spec.Metrics) != 1 || *v2.Spec.Metrics[0].Resource.Target.AverageUtilization != 60 {
+		t.Fatalf("v1 -> v2: %#v", out)
+	}
+	back, err := scheme.ConvertToVersion(v2, autoscalingv1.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1, ok := back.(*autoscalingv1.HorizontalPodAutoscaler); !ok || *v1.Spec.TargetCPUUtilizationPercentage != 60 || v1.APIVersion != "autoscaling/v1" {
+		t.Fatalf("v2 -> v1: %#v", back)
 	}
 }

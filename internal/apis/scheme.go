@@ -46,6 +46,9 @@ func NewScheme() (*runtime.Scheme, error) {
 			return nil, err
 		}
 	}
+	if err := addConversions(s); err != nil {
+		return nil, err
+	}
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
 	if err := metav1.AddMetaToScheme(s); err != nil {
 		return nil, err

@@ -49,7 +49,7 @@ func TestMorePrinters(t *testing.T) {
 			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("5Gi")},
 			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany, corev1.ReadWriteOnce},
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain, StorageClassName: "fast",
-			ClaimRef:                      &corev1.ObjectReference{Namespace: "ns", Name: "data"}, VolumeMode: ptr(corev1.PersistentVolumeFilesystem)},
+			ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"}, VolumeMode: ptr(corev1.PersistentVolumeFilesystem)},
 			Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}},
 			"NAME|CAPACITY|ACCESS MODES|RECLAIM POLICY|STATUS|CLAIM|STORAGECLASS|+VOLUMEATTRIBUTESCLASS|REASON|AGE|+VOLUMEMODE",
 			[]interface{}{"pv1", "5Gi", "RWO,RWX", "Retain", "Bound", "ns/data", "fast", "<unset>", "", "5m", "Filesystem"}},
