@@ -43,8 +43,10 @@ type builtin struct {
 	// never stored (SelfSubjectReview, SubjectAccessReview, …).
 	virtual bool
 	// verbs replaces the standard verbs (componentstatuses: get, list).
-	verbs  []string
-	fields func(obj runtime.Object) fields.Set
+	verbs []string
+	// deprecated is the warning clients get about the resource.
+	deprecated string
+	fields     func(obj runtime.Object) fields.Set
 	// fromStorage/toStorage: this row is served from the storage of
 	// another version of the same resource (autoscaling/v1 HPAs).
 	fromStorage, toStorage func(runtime.Object) (runtime.Object, error)
@@ -86,7 +88,8 @@ func builtinTable() []builtin {
 		{gv: core, obj: &corev1.PodTemplate{}, list: &corev1.PodTemplateList{}, plural: "podtemplates", namespaced: true},
 		{gv: core, obj: &corev1.ReplicationController{}, list: &corev1.ReplicationControllerList{}, plural: "replicationcontrollers", namespaced: true, short: []string{"rc"}, categories: all, sub: []string{"status", "scale"}, generation: true, fields: rcFields},
 		{gv: core, obj: &corev1.ResourceQuota{}, list: &corev1.ResourceQuotaList{}, plural: "resourcequotas", namespaced: true, short: []string{"quota"}, sub: []string{"status"}},
-		{gv: core, obj: &corev1.ComponentStatus{}, list: &corev1.ComponentStatusList{}, plural: "componentstatuses", singular: "componentstatus", short: []string{"cs"}, virtual: true, verbs: []string{"get", "list"}},
+		{gv: core, obj: &corev1.ComponentStatus{}, list: &corev1.ComponentStatusList{}, plural: "componentstatuses", singular: "componentstatus", short: []string{"cs"}, virtual: true, verbs: []string{"get", "list"},
+			deprecated: "v1 ComponentStatus is deprecated in v1.19+"},
 		{gv: core, obj: &corev1.Binding{}, plural: "bindings", namespaced: true, virtual: true},
 		{gv: apps, obj: &appsv1.Deployment{}, list: &appsv1.DeploymentList{}, plural: "deployments", namespaced: true, short: []string{"deploy"}, categories: all, sub: []string{"status", "scale"}, generation: true},
 		{gv: apps, obj: &appsv1.ReplicaSet{}, list: &appsv1.ReplicaSetList{}, plural: "replicasets", namespaced: true, short: []string{"rs"}, categories: all, sub: []string{"status", "scale"}, generation: true, fields: replicaSetFields},
@@ -284,6 +287,7 @@ func (b builtin) virtualResource(t reflect.Type, kind string, behaviour func(sch
 		Plural: b.plural, Singular: lowerASCII(kind), Namespaced: b.namespaced,
 		ShortNames: b.short,
 		Verbs:      []string{"create"}, Virtual: true, GoType: t,
+		Deprecated: b.deprecated,
 	}
 	if b.singular != "" {
 		r.Singular = b.singular

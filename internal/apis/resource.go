@@ -114,6 +114,9 @@ type Resource struct {
 	// objects are kept in this version.
 	FromStorage func(runtime.Object) (runtime.Object, error)
 	ToStorage   func(runtime.Object) (runtime.Object, error)
+	// Deprecated is the warning sent with every answer about a deprecated
+	// resource (componentstatuses), as kube-apiserver sends it.
+	Deprecated string
 	// Storage describes how the objects are kept.
 	StorageCodec string // "protobuf" or "json"
 	// EtcdPrefix is the key prefix under the server's etcd prefix,

@@ -34,6 +34,9 @@ func TestBuiltinsCoreKubectl(t *testing.T) {
 	if sel := mustKubectl(t, "-n", ns, "get", "job", "pi", "-o", `jsonpath={.spec.selector.matchLabels.batch\.kubernetes\.io/controller-uid} {.spec.template.metadata.labels.controller-uid}`); sel != uid+" "+uid {
 		t.Errorf("generated selector %q, want the uid %s", sel, uid)
 	}
+	if got := mustKubectl(t, "-n", ns, "get", "jobs", "--field-selector=status.successful=0", "-o", "name"); strings.TrimSpace(got) != "job.batch/pi" {
+		t.Errorf("jobs by status.successful: %q", got)
+	}
 	mustKubectl(t, "-n", ns, "create", "cronjob", "tick", "--image=busybox:1.36", "--schedule=*/5 * * * *", "--", "date")
 	mustContain(t, mustKubectl(t, "-n", ns, "get", "cronjob", "tick", "-o", `jsonpath={.spec.concurrencyPolicy} {.spec.suspend} {.spec.successfulJobsHistoryLimit} {.spec.failedJobsHistoryLimit}`),
 		"Allow false 3 1")
@@ -75,6 +78,9 @@ spec:
 	mustKubectl(t, "-n", ns, "scale", "rc", "legacy", "--replicas=3")
 	if n := mustKubectl(t, "-n", ns, "get", "rc", "legacy", "--subresource=scale", "-o", "jsonpath={.spec.replicas} {.status.selector}"); n != "3 app=legacy" {
 		t.Errorf("rc scale after kubectl scale: %q", n)
+	}
+	if got := mustKubectl(t, "-n", ns, "get", "rc", "--field-selector=status.replicas=0", "-o", "name"); strings.TrimSpace(got) != "replicationcontroller/legacy" {
+		t.Errorf("rcs by status.replicas: %q", got)
 	}
 	all := mustKubectl(t, "-n", ns, "get", "all")
 	mustContain(t, all, "replicationcontroller/legacy", "job.batch/pi", "cronjob.batch/tick", "horizontalpodautoscaler.autoscaling/legacy")
@@ -422,8 +428,10 @@ func TestBuiltinsCorePodSubresources(t *testing.T) {
 	}
 
 	// componentstatuses: read-only, etcd healthy.
-	out := mustKubectl(t, "get", "componentstatuses")
+	r := kubectl(t, "get", "componentstatuses")
+	out := r.stdout
 	mustContain(t, out, "NAME", "STATUS", "MESSAGE", "ERROR", "controller-manager", "scheduler")
+	mustContain(t, r.stderr, "Warning: v1 ComponentStatus is deprecated in v1.19+")
 	for _, l := range strings.Split(out, "\n") {
 		if f := fields(l); len(f) >= 2 && f[0] == "etcd-0" && f[1] != "Healthy" {
 			t.Errorf("etcd-0: %s", l)

@@ -27,6 +27,9 @@ func (h *Handler) readVirtual(w http.ResponseWriter, r *http.Request, info *requ
 		return apierrors.NewMethodNotSupported(res.GroupResource(), info.Verb)
 	}
 	q := &req{h: h, w: w, r: r, info: info, res: res}
+	if res.Deprecated != "" {
+		q.warnings = append(q.warnings, res.Deprecated)
+	}
 	switch info.Verb {
 	case "get":
 		obj, err := h.Reads.Get(r.Context(), res, info.Name)
