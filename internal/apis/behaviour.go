@@ -3,12 +3,14 @@ package apis
 import (
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/kastle-dev/kastle/internal/apis/defaults"
@@ -34,6 +36,9 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 	}
 	if gk == (schema.GroupKind{Group: batchv1.GroupName, Kind: "Job"}) {
 		prepare = generateJobSelector
+	}
+	if gk == (schema.GroupKind{Kind: "PersistentVolume"}) {
+		prepare = pendingVolume
 	}
 	return Behaviour{
 		PrepareForCreate:     prepare,
@@ -97,5 +102,14 @@ func stampRequester(obj runtime.Object, requester *user.Info) {
 func generateJobSelector(obj runtime.Object, _ *user.Info) {
 	if j, ok := obj.(*batchv1.Job); ok {
 		defaults.GenerateJobSelector(j)
+	}
+}
+
+// pendingVolume starts a new PersistentVolume in phase Pending and records
+// when it entered it, as upstream's volume strategy does.
+func pendingVolume(obj runtime.Object, _ *user.Info) {
+	if pv, ok := obj.(*corev1.PersistentVolume); ok {
+		now := metav1.Now()
+		pv.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending, LastPhaseTransitionTime: &now}
 	}
 }

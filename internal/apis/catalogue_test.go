@@ -5,6 +5,7 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -128,5 +129,26 @@ func TestSchemeConvertsHPAVersions(t *testing.T) {
 	}
 	if v1, ok := back.(*autoscalingv1.HorizontalPodAutoscaler); !ok || *v1.Spec.TargetCPUUtilizationPercentage != 60 || v1.APIVersion != "autoscaling/v1" {
 		t.Fatalf("v2 -> v1: %#v", back)
+	}
+}
+
+// TestPrepareForCreate: jobs get their generated selector and volumes
+// start Pending, before defaulting and validation see them.
+func TestPrepareForCreate(t *testing.T) {
+	c, err := NewCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := c.Lookup("batch", "v1", "jobs")
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pi", UID: "u1"}}
+	jobs.PrepareForCreate(j, nil)
+	if j.Spec.Selector == nil || j.Spec.Selector.MatchLabels["batch.kubernetes.io/controller-uid"] != "u1" || j.Spec.Template.Labels["job-name"] != "pi" {
+		t.Errorf("job after PrepareForCreate: %+v", j.Spec)
+	}
+	pvs, _ := c.Lookup("", "v1", "persistentvolumes")
+	pv := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}}
+	pvs.PrepareForCreate(pv, nil)
+	if pv.Status.Phase != corev1.VolumePending || pv.Status.LastPhaseTransitionTime == nil {
+		t.Errorf("pv status after PrepareForCreate: %+v", pv.Status)
 	}
 }
