@@ -111,9 +111,10 @@ func builtinTable() []builtin {
 		{gv: authz, obj: &authorizationv1.SubjectAccessReview{}, plural: "subjectaccessreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.LocalSubjectAccessReview{}, plural: "localsubjectaccessreviews", namespaced: true, virtual: true},
 		// autoscaling/v2 is the storage version: it must come before v1,
-		// whose store shares its storage and converts.
-		{gv: autoscalingV2, obj: &autoscalingv2.HorizontalPodAutoscaler{}, list: &autoscalingv2.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"}, generation: true},
-		{gv: autoscalingV1, obj: &autoscalingv1.HorizontalPodAutoscaler{}, list: &autoscalingv1.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"}, generation: true,
+		// whose store shares its storage and converts. HPAs keep no
+		// metadata.generation in 1.32.
+		{gv: autoscalingV2, obj: &autoscalingv2.HorizontalPodAutoscaler{}, list: &autoscalingv2.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"}},
+		{gv: autoscalingV1, obj: &autoscalingv1.HorizontalPodAutoscaler{}, list: &autoscalingv1.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"},
 			fromStorage: hpaconv.FromStorage, toStorage: hpaconv.ToStorage},
 		{gv: batch, obj: &batchv1.Job{}, list: &batchv1.JobList{}, plural: "jobs", namespaced: true, categories: all, sub: []string{"status"}, generation: true, fields: jobFields},
 		{gv: batch, obj: &batchv1.CronJob{}, list: &batchv1.CronJobList{}, plural: "cronjobs", namespaced: true, short: []string{"cj"}, categories: all, sub: []string{"status"}, generation: true},
