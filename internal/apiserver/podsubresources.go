@@ -249,12 +249,23 @@ type componentStatuses struct {
 
 var _ endpoints.VirtualReader = (*componentStatuses)(nil)
 
-// Components reported, in upstream's order.
-var componentNames = []string{"scheduler", "controller-manager", "etcd-0"}
+// names lists the reported components in upstream's order: the
+// scheduler, the controller manager, then one etcd-N per etcd endpoint.
+func (c *componentStatuses) names() []string {
+	names := []string{"scheduler", "controller-manager"}
+	n := len(c.s.etcd.Endpoints())
+	if n == 0 {
+		n = 1
+	}
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("etcd-%d", i))
+	}
+	return names
+}
 
 // Get implements endpoints.VirtualReader.
 func (c *componentStatuses) Get(ctx context.Context, r *apis.Resource, name string) (runtime.Object, error) {
-	for _, n := range componentNames {
+	for _, n := range c.names() {
 		if n == name {
 			return c.probe(ctx, name), nil
 		}
@@ -265,7 +276,7 @@ func (c *componentStatuses) Get(ctx context.Context, r *apis.Resource, name stri
 // List implements endpoints.VirtualReader.
 func (c *componentStatuses) List(ctx context.Context, r *apis.Resource) (runtime.Object, error) {
 	list := &corev1.ComponentStatusList{TypeMeta: metav1.TypeMeta{Kind: "ComponentStatusList", APIVersion: "v1"}}
-	for _, n := range componentNames {
+	for _, n := range c.names() {
 		list.Items = append(list.Items, *c.probe(ctx, n))
 	}
 	return list, nil
@@ -276,8 +287,6 @@ func (c *componentStatuses) probe(ctx context.Context, name string) *corev1.Comp
 	var msg string
 	var err error
 	switch name {
-	case "etcd-0":
-		msg, err = c.etcdHealth(ctx)
 	case "controller-manager":
 		if c.inProcessControllers {
 			msg = "ok"
@@ -286,6 +295,10 @@ func (c *componentStatuses) probe(ctx context.Context, name string) *corev1.Comp
 		}
 	case "scheduler":
 		msg, err = probeHealthz(ctx, "https://127.0.0.1:10259/healthz")
+	default:
+		var i int
+		fmt.Sscanf(name, "etcd-%d", &i)
+		msg, err = c.etcdHealth(ctx, i)
 	}
 	cond := corev1.ComponentCondition{Type: corev1.ComponentHealthy, Status: corev1.ConditionTrue, Message: msg}
 	if err != nil {
@@ -295,12 +308,20 @@ func (c *componentStatuses) probe(ctx context.Context, name string) *corev1.Comp
 	return cs
 }
 
-// etcdHealth reads a key, as etcd's own /health check does: a quorum read
-// that succeeds means the store can serve.
-func (c *componentStatuses) etcdHealth(ctx context.Context) (string, error) {
+// etcdHealth asks etcd endpoint i for its status (the embedded etcd when
+// the client has no listed endpoint), as upstream checks each server of
+// --etcd-servers.
+func (c *componentStatuses) etcdHealth(ctx context.Context, i int) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if _, err := c.s.etcd.Get(ctx, "health"); err != nil {
+	eps := c.s.etcd.Endpoints()
+	var err error
+	if i < len(eps) {
+		_, err = c.s.etcd.Status(ctx, eps[i])
+	} else {
+		_, err = c.s.etcd.Get(ctx, "health")
+	}
+	if err != nil {
 		return "", fmt.Errorf("etcd health check failed: %w", err)
 	}
 	return `{"health":"true","reason":""}`, nil
