@@ -40,8 +40,13 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 	if gk == (schema.GroupKind{Kind: "PersistentVolume"}) {
 		prepare = pendingVolume
 	}
+	var prepareUpdate func(obj, old runtime.Object, subresource string)
+	if gk == (schema.GroupKind{Kind: "PersistentVolume"}) {
+		prepareUpdate = volumePhaseTransition
+	}
 	return Behaviour{
 		PrepareForCreate:     prepare,
+		PrepareForUpdate:     prepareUpdate,
 		Default:              defaults.Default,
 		Validate:             validation.Validate,
 		ValidateUpdate:       validation.ValidateUpdate,
@@ -112,4 +117,19 @@ func pendingVolume(obj runtime.Object, _ *user.Info) {
 		now := metav1.Now()
 		pv.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending, LastPhaseTransitionTime: &now}
 	}
+}
+
+// volumePhaseTransition records when a PersistentVolume's phase changed,
+// unless the writer set the time itself.
+func volumePhaseTransition(obj, old runtime.Object, _ string) {
+	pv, ok1 := obj.(*corev1.PersistentVolume)
+	was, ok2 := old.(*corev1.PersistentVolume)
+	if !ok1 || !ok2 || pv.Status.Phase == was.Status.Phase {
+		return
+	}
+	if t := pv.Status.LastPhaseTransitionTime; t != nil && !t.Equal(was.Status.LastPhaseTransitionTime) {
+		return
+	}
+	now := metav1.Now()
+	pv.Status.LastPhaseTransitionTime = &now
 }

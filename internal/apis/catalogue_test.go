@@ -2,6 +2,7 @@ package apis
 
 import (
 	"testing"
+	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -150,5 +151,35 @@ func TestPrepareForCreate(t *testing.T) {
 	pvs.PrepareForCreate(pv, nil)
 	if pv.Status.Phase != corev1.VolumePending || pv.Status.LastPhaseTransitionTime == nil {
 		t.Errorf("pv status after PrepareForCreate: %+v", pv.Status)
+	}
+}
+
+// TestVolumePhaseTransition: a phase change through any write records
+// its time, unless the writer gave one.
+func TestVolumePhaseTransition(t *testing.T) {
+	c, _ := NewCatalogue()
+	pvs, _ := c.Lookup("", "v1", "persistentvolumes")
+	then := metav1.NewTime(metav1.Now().Add(-time.Hour))
+	mine := metav1.NewTime(then.Add(time.Minute))
+	cases := []struct {
+		name      string
+		from, to  corev1.PersistentVolumePhase
+		given     *metav1.Time
+		wantMoved bool
+		wantTime  *metav1.Time
+	}{
+		{"phase changed", corev1.VolumePending, corev1.VolumeAvailable, &then, true, nil},
+		{"phase kept", corev1.VolumeBound, corev1.VolumeBound, &then, false, &then},
+		{"writer's own time", corev1.VolumeBound, corev1.VolumeReleased, &mine, false, &mine},
+	}
+	for _, tc := range cases {
+		old := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: tc.from, LastPhaseTransitionTime: &then}}
+		pv := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: tc.to, LastPhaseTransitionTime: tc.given}}
+		pvs.PrepareForUpdate(pv, old, "status")
+		got := pv.Status.LastPhaseTransitionTime
+		moved := got != nil && got.After(then.Add(30*time.Minute)) && !got.Equal(&mine)
+		if moved != tc.wantMoved || (tc.wantTime != nil && !got.Equal(tc.wantTime)) {
+			t.Errorf("%s: lastPhaseTransitionTime %v", tc.name, got)
+		}
 	}
 }

@@ -43,6 +43,10 @@ type Behaviour struct {
 	// (CertificateSigningRequest's spec.username, groups, uid, extra).
 	// requester is nil for the server's own writes.
 	PrepareForCreate func(obj runtime.Object, requester *user.Info)
+	// PrepareForUpdate adjusts an update against the stored object after
+	// the status split (subresource is "" or the subresource written),
+	// e.g. a PersistentVolume's status.lastPhaseTransitionTime.
+	PrepareForUpdate func(obj, old runtime.Object, subresource string)
 	// Default fills defaults in place (create, update and decode of old
 	// stored objects).
 	Default func(obj runtime.Object)

@@ -67,6 +67,9 @@ func (rv *reviewer) bind(ctx context.Context, r *apis.Resource, ns, name string,
 		if b.UID != "" && b.UID != p.UID {
 			return nil, apierrors.NewConflict(podsResource, p.Name, fmt.Errorf("Precondition failed: UID in precondition: %s, UID in object meta: %s", b.UID, p.UID))
 		}
+		if len(p.Spec.SchedulingGates) > 0 {
+			return nil, apierrors.NewConflict(podsResource, p.Name, fmt.Errorf("pod %s has non-empty .spec.schedulingGates", p.Name))
+		}
 		if p.Spec.NodeName != "" {
 			return nil, apierrors.NewConflict(podsResource, p.Name, fmt.Errorf("pod %s is already assigned to node %q", p.Name, p.Spec.NodeName))
 		}

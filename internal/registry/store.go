@@ -335,6 +335,9 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 			return nil, err
 		}
 	}
+	if r.PrepareForUpdate != nil {
+		r.PrepareForUpdate(obj, cur, opts.Subresource)
+	}
 	acc, _ = meta.Accessor(obj)
 	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
 		return nil, invalid(r, name, field.ErrorList{field.Forbidden(field.NewPath("metadata", "finalizers"), "no new finalizers can be added if the object is being deleted")})
