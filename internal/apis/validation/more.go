@@ -105,12 +105,10 @@ func moreRules(obj runtime.Object) (kindRules, bool) {
 	case *batchv1.CronJob:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, namespaced: true, name: dns,
-				body: func() field.ErrorList { return validateCronJob(o) },
-				update: func(old runtime.Object) field.ErrorList {
-					// The name limit applies on create only: older objects
-					// with longer names stay editable.
-					return nil
-				}}, true
+				// The name limit applies on create only: older objects
+				// with longer names stay editable.
+				create: func() field.ErrorList { return validateCronJobName(o) },
+				body:   func() field.ErrorList { return validateCronJob(o) }}, true
 		}
 	case *policyv1.PodDisruptionBudget:
 		if o != nil {
@@ -664,11 +662,15 @@ func validateJobStatus(s *batchv1.JobStatus) field.ErrorList {
 // CronJob creates, within a 63-character label value.
 const cronJobNameMax = validation.DNS1035LabelMaxLength - 11
 
+func validateCronJobName(c *batchv1.CronJob) field.ErrorList {
+	if len(c.Name) > cronJobNameMax {
+		return field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), c.Name, fmt.Sprintf("must be no more than %d characters", cronJobNameMax))}
+	}
+	return nil
+}
+
 func validateCronJob(c *batchv1.CronJob) field.ErrorList {
 	var errs field.ErrorList
-	if len(c.Name) > cronJobNameMax {
-		errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), c.Name, fmt.Sprintf("must be no more than %d characters", cronJobNameMax)))
-	}
 	sp := field.NewPath("spec")
 	if c.Spec.Schedule == "" {
 		errs = append(errs, field.Required(sp.Child("schedule"), ""))

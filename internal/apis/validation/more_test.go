@@ -224,6 +224,21 @@ func TestValidateMoreUpdateRejects(t *testing.T) {
 	}
 }
 
+// TestCronJobNameLimitOnCreateOnly: a stored CronJob with a long name
+// (created before the limit) stays editable.
+func TestCronJobNameLimitOnCreateOnly(t *testing.T) {
+	old := validMore()["CronJob"].(*batchv1.CronJob)
+	old.Name, old.ResourceVersion = strings.Repeat("a", 60), "1"
+	upd := old.DeepCopy()
+	upd.Spec.Schedule = "@daily"
+	if errs := ValidateUpdate(upd, old); len(errs) != 0 {
+		t.Errorf("update of a long-named CronJob rejected: %v", errs)
+	}
+	if errs := Validate(upd); !hasError(errs, "metadata.name", field.ErrorTypeInvalid) {
+		t.Errorf("create of a long-named CronJob: %v", errs)
+	}
+}
+
 // TestJobTemplateMutableWhileSuspended: a suspended job that never
 // started may change its pod template, as upstream allows.
 func TestJobTemplateMutableWhileSuspended(t *testing.T) {
