@@ -63,7 +63,7 @@ func pvColumns() []metav1.TableColumnDefinition {
 		col("Status", "string", 0, corev1.PersistentVolumeStatus{}.SwaggerDoc()["phase"]),
 		col("Claim", "string", 0, doc["claimRef"]),
 		col("StorageClass", "string", 0, "StorageClass of the pv"),
-		col("VolumeAttributesClass", "string", 1, doc["volumeAttributesClassName"]),
+		col("VolumeAttributesClass", "string", 0, "VolumeAttributesClass of the pv"),
 		col("Reason", "string", 0, corev1.PersistentVolumeStatus{}.SwaggerDoc()["reason"]),
 		ageColumn(),
 		col("VolumeMode", "string", 1, doc["volumeMode"]),

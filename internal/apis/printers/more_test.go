@@ -51,7 +51,7 @@ func TestMorePrinters(t *testing.T) {
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain, StorageClassName: "fast",
 			ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"}, VolumeMode: ptr(corev1.PersistentVolumeFilesystem)},
 			Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}},
-			"NAME|CAPACITY|ACCESS MODES|RECLAIM POLICY|STATUS|CLAIM|STORAGECLASS|+VOLUMEATTRIBUTESCLASS|REASON|AGE|+VOLUMEMODE",
+			"NAME|CAPACITY|ACCESS MODES|RECLAIM POLICY|STATUS|CLAIM|STORAGECLASS|VOLUMEATTRIBUTESCLASS|REASON|AGE|+VOLUMEMODE",
 			[]interface{}{"pv1", "5Gi", "RWO,RWX", "Retain", "Bound", "ns/data", "fast", "<unset>", "", "5m", "Filesystem"}},
 		{"podtemplate", "", "PodTemplate", &corev1.PodTemplate{ObjectMeta: om("t"), Template: corev1.PodTemplateSpec{
 			ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "x"}}, Spec: corev1.PodSpec{Containers: containers}}},
