@@ -3,11 +3,14 @@ package apis
 import (
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	"github.com/kastle-dev/kastle/internal/apis/defaults"
@@ -31,8 +34,19 @@ func builtinBehaviour(gk schema.GroupKind) Behaviour {
 	if gk == certificatesv1.Kind("CertificateSigningRequest") {
 		prepare = stampRequester
 	}
+	if gk == (schema.GroupKind{Group: batchv1.GroupName, Kind: "Job"}) {
+		prepare = generateJobSelector
+	}
+	if gk == (schema.GroupKind{Kind: "PersistentVolume"}) {
+		prepare = pendingVolume
+	}
+	var prepareUpdate func(obj, old runtime.Object, subresource string)
+	if gk == (schema.GroupKind{Kind: "PersistentVolume"}) {
+		prepareUpdate = volumePhaseTransition
+	}
 	return Behaviour{
 		PrepareForCreate:     prepare,
+		PrepareForUpdate:     prepareUpdate,
 		Default:              defaults.Default,
 		Validate:             validation.Validate,
 		ValidateUpdate:       validation.ValidateUpdate,
@@ -86,4 +100,36 @@ func stampRequester(obj runtime.Object, requester *user.Info) {
 			csr.Spec.Extra[k] = append(certificatesv1.ExtraValue(nil), v...)
 		}
 	}
+}
+
+// generateJobSelector gives a new job its uid-based selector and pod
+// labels, as upstream's job strategy does on create.
+func generateJobSelector(obj runtime.Object, _ *user.Info) {
+	if j, ok := obj.(*batchv1.Job); ok {
+		defaults.GenerateJobSelector(j)
+	}
+}
+
+// pendingVolume starts a new PersistentVolume in phase Pending and records
+// when it entered it, as upstream's volume strategy does.
+func pendingVolume(obj runtime.Object, _ *user.Info) {
+	if pv, ok := obj.(*corev1.PersistentVolume); ok {
+		now := metav1.Now()
+		pv.Status = corev1.PersistentVolumeStatus{Phase: corev1.VolumePending, LastPhaseTransitionTime: &now}
+	}
+}
+
+// volumePhaseTransition records when a PersistentVolume's phase changed,
+// unless the writer set the time itself.
+func volumePhaseTransition(obj, old runtime.Object, _ string) {
+	pv, ok1 := obj.(*corev1.PersistentVolume)
+	was, ok2 := old.(*corev1.PersistentVolume)
+	if !ok1 || !ok2 || pv.Status.Phase == was.Status.Phase {
+		return
+	}
+	if t := pv.Status.LastPhaseTransitionTime; t != nil && !t.Equal(was.Status.LastPhaseTransitionTime) {
+		return
+	}
+	now := metav1.Now()
+	pv.Status.LastPhaseTransitionTime = &now
 }

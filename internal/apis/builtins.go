@@ -8,15 +8,20 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/kastle-dev/kastle/internal/apis/hpaconv"
 )
 
 // builtin is the compact form of a catalogue row for a type of k8s.io/api.
@@ -38,19 +43,30 @@ type builtin struct {
 	// virtual resources are create-only reviews answered by the server,
 	// never stored (SelfSubjectReview, SubjectAccessReview, …).
 	virtual bool
-	fields  func(obj runtime.Object) fields.Set
+	// verbs replaces the standard verbs (componentstatuses: get, list).
+	verbs []string
+	// deprecated is the warning clients get about the resource.
+	deprecated string
+	fields     func(obj runtime.Object) fields.Set
+	// fromStorage/toStorage: this row is served from the storage of
+	// another version of the same resource (autoscaling/v1 HPAs).
+	fromStorage, toStorage func(runtime.Object) (runtime.Object, error)
 }
 
 var (
-	core         = schema.GroupVersion{Version: "v1"}
-	apps         = appsv1.SchemeGroupVersion
-	coordination = coordinationv1.SchemeGroupVersion
-	rbac         = rbacv1.SchemeGroupVersion
-	certificates = certificatesv1.SchemeGroupVersion
-	apiext       = apiextensionsv1.SchemeGroupVersion
-	events       = eventsv1.SchemeGroupVersion
-	authn        = authenticationv1.SchemeGroupVersion
-	authz        = authorizationv1.SchemeGroupVersion
+	core          = schema.GroupVersion{Version: "v1"}
+	apps          = appsv1.SchemeGroupVersion
+	coordination  = coordinationv1.SchemeGroupVersion
+	rbac          = rbacv1.SchemeGroupVersion
+	certificates  = certificatesv1.SchemeGroupVersion
+	apiext        = apiextensionsv1.SchemeGroupVersion
+	events        = eventsv1.SchemeGroupVersion
+	authn         = authenticationv1.SchemeGroupVersion
+	authz         = authorizationv1.SchemeGroupVersion
+	autoscalingV1 = autoscalingv1.SchemeGroupVersion
+	autoscalingV2 = autoscalingv2.SchemeGroupVersion
+	batch         = batchv1.SchemeGroupVersion
+	policy        = policyv1.SchemeGroupVersion
 )
 
 // builtinTable lists every built-in resource kastle serves. Order is the
@@ -63,15 +79,24 @@ func builtinTable() []builtin {
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
 		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status", "proxy"}, statusMeta: true, fields: nodeFields},
-		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status"}, statusMeta: true, fields: podFields},
+		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status", "binding", "eviction", "ephemeralcontainers"}, statusMeta: true, fields: podFields},
 		{gv: core, obj: &corev1.PersistentVolumeClaim{}, list: &corev1.PersistentVolumeClaimList{}, plural: "persistentvolumeclaims", namespaced: true, short: []string{"pvc"}, sub: []string{"status"}},
 		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}, statusMeta: true},
 		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
 		{gv: core, obj: &corev1.Event{}, list: &corev1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: coreEventFields},
+		{gv: core, obj: &corev1.LimitRange{}, list: &corev1.LimitRangeList{}, plural: "limitranges", namespaced: true, short: []string{"limits"}},
+		{gv: core, obj: &corev1.PersistentVolume{}, list: &corev1.PersistentVolumeList{}, plural: "persistentvolumes", short: []string{"pv"}, sub: []string{"status"}},
+		{gv: core, obj: &corev1.PodTemplate{}, list: &corev1.PodTemplateList{}, plural: "podtemplates", namespaced: true},
+		{gv: core, obj: &corev1.ReplicationController{}, list: &corev1.ReplicationControllerList{}, plural: "replicationcontrollers", namespaced: true, short: []string{"rc"}, categories: all, sub: []string{"status", "scale"}, generation: true, fields: rcFields},
+		{gv: core, obj: &corev1.ResourceQuota{}, list: &corev1.ResourceQuotaList{}, plural: "resourcequotas", namespaced: true, short: []string{"quota"}, sub: []string{"status"}},
+		{gv: core, obj: &corev1.ComponentStatus{}, list: &corev1.ComponentStatusList{}, plural: "componentstatuses", singular: "componentstatus", short: []string{"cs"}, virtual: true, verbs: []string{"get", "list"},
+			deprecated: "v1 ComponentStatus is deprecated in v1.19+"},
+		{gv: core, obj: &corev1.Binding{}, plural: "bindings", namespaced: true, virtual: true},
 		{gv: apps, obj: &appsv1.Deployment{}, list: &appsv1.DeploymentList{}, plural: "deployments", namespaced: true, short: []string{"deploy"}, categories: all, sub: []string{"status", "scale"}, generation: true},
 		{gv: apps, obj: &appsv1.ReplicaSet{}, list: &appsv1.ReplicaSetList{}, plural: "replicasets", namespaced: true, short: []string{"rs"}, categories: all, sub: []string{"status", "scale"}, generation: true, fields: replicaSetFields},
 		{gv: apps, obj: &appsv1.StatefulSet{}, list: &appsv1.StatefulSetList{}, plural: "statefulsets", namespaced: true, short: []string{"sts"}, categories: all, sub: []string{"status", "scale"}, generation: true},
 		{gv: apps, obj: &appsv1.DaemonSet{}, list: &appsv1.DaemonSetList{}, plural: "daemonsets", namespaced: true, short: []string{"ds"}, categories: all, sub: []string{"status"}, generation: true},
+		{gv: apps, obj: &appsv1.ControllerRevision{}, list: &appsv1.ControllerRevisionList{}, plural: "controllerrevisions", namespaced: true},
 		{gv: coordination, obj: &coordinationv1.Lease{}, list: &coordinationv1.LeaseList{}, plural: "leases", namespaced: true},
 		{gv: rbac, obj: &rbacv1.ClusterRole{}, list: &rbacv1.ClusterRoleList{}, plural: "clusterroles"},
 		{gv: rbac, obj: &rbacv1.ClusterRoleBinding{}, list: &rbacv1.ClusterRoleBindingList{}, plural: "clusterrolebindings"},
@@ -86,6 +111,15 @@ func builtinTable() []builtin {
 		{gv: authz, obj: &authorizationv1.SelfSubjectRulesReview{}, plural: "selfsubjectrulesreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.SubjectAccessReview{}, plural: "subjectaccessreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.LocalSubjectAccessReview{}, plural: "localsubjectaccessreviews", namespaced: true, virtual: true},
+		// autoscaling/v2 is the storage version: it must come before v1,
+		// whose store shares its storage and converts. HPAs keep no
+		// metadata.generation in 1.32.
+		{gv: autoscalingV2, obj: &autoscalingv2.HorizontalPodAutoscaler{}, list: &autoscalingv2.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"}},
+		{gv: autoscalingV1, obj: &autoscalingv1.HorizontalPodAutoscaler{}, list: &autoscalingv1.HorizontalPodAutoscalerList{}, plural: "horizontalpodautoscalers", namespaced: true, short: []string{"hpa"}, categories: all, sub: []string{"status"},
+			fromStorage: hpaconv.FromStorage, toStorage: hpaconv.ToStorage},
+		{gv: batch, obj: &batchv1.Job{}, list: &batchv1.JobList{}, plural: "jobs", namespaced: true, categories: all, sub: []string{"status"}, generation: true, fields: jobFields},
+		{gv: batch, obj: &batchv1.CronJob{}, list: &batchv1.CronJobList{}, plural: "cronjobs", namespaced: true, short: []string{"cj"}, categories: all, sub: []string{"status"}, generation: true},
+		{gv: policy, obj: &policyv1.PodDisruptionBudget{}, list: &policyv1.PodDisruptionBudgetList{}, plural: "poddisruptionbudgets", namespaced: true, short: []string{"pdb"}, sub: []string{"status"}, generation: true},
 	}
 }
 
@@ -105,7 +139,7 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 	t := reflect.TypeOf(b.obj).Elem()
 	kind := t.Name()
 	if b.virtual {
-		return b.virtualResource(t, kind)
+		return b.virtualResource(t, kind, behaviour)
 	}
 	lt := reflect.TypeOf(b.list).Elem()
 	listKind := lt.Name()
@@ -118,7 +152,8 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 		Kind: kind, ListKind: listKind,
 		Plural: b.plural, Singular: singular,
 		Namespaced: b.namespaced, ShortNames: b.short, Categories: b.categories,
-		Verbs:                  StandardVerbs(),
+		Verbs:       StandardVerbs(),
+		FromStorage: b.fromStorage, ToStorage: b.toStorage,
 		GenerationOnSpecChange: b.generation,
 		StatusWritesMetadata:   b.statusMeta,
 		GoType:                 t, GoListType: lt,
@@ -149,6 +184,12 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 		case "scale":
 			r.Subresources = append(r.Subresources, Subresource{Name: "scale", Kind: scaleGVK, Verbs: []string{"get", "patch", "update"}})
 			r.Scale, r.SetReplicas = builtinScale, builtinSetReplicas
+		case "binding":
+			r.Subresources = append(r.Subresources, Subresource{Name: "binding", Kind: core.WithKind("Binding"), Verbs: []string{"create"}})
+		case "eviction":
+			r.Subresources = append(r.Subresources, Subresource{Name: "eviction", Kind: policyv1.SchemeGroupVersion.WithKind("Eviction"), Verbs: []string{"create"}})
+		case "ephemeralcontainers":
+			r.Subresources = append(r.Subresources, Subresource{Name: "ephemeralcontainers", Verbs: []string{"get", "patch", "update"}})
 		}
 	}
 	return r, r.validate()
@@ -231,19 +272,40 @@ func replicaSetFields(obj runtime.Object) fields.Set {
 	return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*appsv1.ReplicaSet).Status.Replicas))}
 }
 
+func rcFields(obj runtime.Object) fields.Set {
+	return fields.Set{"status.replicas": strconv.Itoa(int(obj.(*corev1.ReplicationController).Status.Replicas))}
+}
+
+func jobFields(obj runtime.Object) fields.Set {
+	return fields.Set{"status.successful": strconv.Itoa(int(obj.(*batchv1.Job).Status.Succeeded))}
+}
+
 func csrFields(obj runtime.Object) fields.Set {
 	return fields.Set{"spec.signerName": obj.(*certificatesv1.CertificateSigningRequest).Spec.SignerName}
 }
 
 // virtualResource is the row of a create-only review: no storage, no
 // list, no printer.
-func (b builtin) virtualResource(t reflect.Type, kind string) (*Resource, error) {
+func (b builtin) virtualResource(t reflect.Type, kind string, behaviour func(schema.GroupKind) Behaviour) (*Resource, error) {
 	r := &Resource{
 		Group: b.gv.Group, Version: b.gv.Version, Kind: kind,
 		Plural: b.plural, Singular: lowerASCII(kind), Namespaced: b.namespaced,
-		Verbs: []string{"create"}, Virtual: true, GoType: t,
+		ShortNames: b.short,
+		Verbs:      []string{"create"}, Virtual: true, GoType: t,
+		Deprecated: b.deprecated,
+	}
+	if b.singular != "" {
+		r.Singular = b.singular
 	}
 	r.New = newFunc(t, r.GVK())
 	r.NewList = r.New
+	if b.verbs != nil {
+		// A read-only resource the server answers (componentstatuses).
+		r.Verbs = b.verbs
+		lt := reflect.TypeOf(b.list).Elem()
+		r.ListKind, r.GoListType = lt.Name(), lt
+		r.NewList = newFunc(lt, b.gv.WithKind(lt.Name()))
+		r.Behaviour = behaviour(schema.GroupKind{Group: b.gv.Group, Kind: kind})
+	}
 	return r, r.validate()
 }

@@ -2,7 +2,11 @@ package apis
 
 import (
 	"testing"
+	"time"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,13 +23,15 @@ func TestCatalogueRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Resources()) != 28 {
-		t.Errorf("%d built-in resources, want 28", len(c.Resources()))
+	if len(c.Resources()) != 41 {
+		t.Errorf("%d built-in resources, want 41", len(c.Resources()))
 	}
 	for _, r := range c.Resources() {
 		if r.Virtual {
-			if !scheme.Recognizes(r.GVK()) || !r.HasVerb("create") || r.HasVerb("get") {
-				t.Errorf("%s: virtual review must be a create-only known kind", r)
+			// Either a create-only review or a read-only computed
+			// resource (componentstatuses).
+			if !scheme.Recognizes(r.GVK()) || r.HasVerb("create") == r.HasVerb("get") {
+				t.Errorf("%s: virtual resource must be a create-only or read-only known kind", r)
 			}
 			continue
 		}
@@ -98,5 +104,82 @@ func TestStorageCodecRoundTrip(t *testing.T) {
 	_ = c.SetCustom("widgets.example.com", nil)
 	if _, ok := c.Lookup("example.com", "v1", "widgets"); ok {
 		t.Error("custom resource still served after removal")
+	}
+}
+
+// TestSchemeConvertsHPAVersions: the scheme converts HorizontalPodAutoscalers
+// between v1 and v2 (managed fields rely on it).
+func TestSchemeConvertsHPAVersions(t *testing.T) {
+	scheme, err := NewScheme()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu := int32(60)
+	in := &autoscalingv1.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "h"}, Spec: autoscalingv1.HorizontalPodAutoscalerSpec{MaxReplicas: 3, TargetCPUUtilizationPercentage: &cpu}}
+	out, err := scheme.ConvertToVersion(in, autoscalingv2.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, ok := out.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok || v2.Name != "h" || len(v2.Spec.Metrics) != 1 || *v2.Spec.Metrics[0].Resource.Target.AverageUtilization != 60 {
+		t.Fatalf("v1 -> v2: %#v", out)
+	}
+	back, err := scheme.ConvertToVersion(v2, autoscalingv1.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1, ok := back.(*autoscalingv1.HorizontalPodAutoscaler); !ok || *v1.Spec.TargetCPUUtilizationPercentage != 60 || v1.APIVersion != "autoscaling/v1" {
+		t.Fatalf("v2 -> v1: %#v", back)
+	}
+}
+
+// TestPrepareForCreate: jobs get their generated selector and volumes
+// start Pending, before defaulting and validation see them.
+func TestPrepareForCreate(t *testing.T) {
+	c, err := NewCatalogue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ := c.Lookup("batch", "v1", "jobs")
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "pi", UID: "u1"}}
+	jobs.PrepareForCreate(j, nil)
+	if j.Spec.Selector == nil || j.Spec.Selector.MatchLabels["batch.kubernetes.io/controller-uid"] != "u1" || j.Spec.Template.Labels["job-name"] != "pi" {
+		t.Errorf("job after PrepareForCreate: %+v", j.Spec)
+	}
+	pvs, _ := c.Lookup("", "v1", "persistentvolumes")
+	pv := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}}
+	pvs.PrepareForCreate(pv, nil)
+	if pv.Status.Phase != corev1.VolumePending || pv.Status.LastPhaseTransitionTime == nil {
+		t.Errorf("pv status after PrepareForCreate: %+v", pv.Status)
+	}
+}
+
+// TestVolumePhaseTransition: a phase change through any write records
+// its time, unless the writer gave one.
+func TestVolumePhaseTransition(t *testing.T) {
+	c, _ := NewCatalogue()
+	pvs, _ := c.Lookup("", "v1", "persistentvolumes")
+	then := metav1.NewTime(metav1.Now().Add(-time.Hour))
+	mine := metav1.NewTime(then.Add(time.Minute))
+	cases := []struct {
+		name      string
+		from, to  corev1.PersistentVolumePhase
+		given     *metav1.Time
+		wantMoved bool
+		wantTime  *metav1.Time
+	}{
+		{"phase changed", corev1.VolumePending, corev1.VolumeAvailable, &then, true, nil},
+		{"phase kept", corev1.VolumeBound, corev1.VolumeBound, &then, false, &then},
+		{"writer's own time", corev1.VolumeBound, corev1.VolumeReleased, &mine, false, &mine},
+	}
+	for _, tc := range cases {
+		old := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: tc.from, LastPhaseTransitionTime: &then}}
+		pv := &corev1.PersistentVolume{Status: corev1.PersistentVolumeStatus{Phase: tc.to, LastPhaseTransitionTime: tc.given}}
+		pvs.PrepareForUpdate(pv, old, "status")
+		got := pv.Status.LastPhaseTransitionTime
+		moved := got != nil && got.After(then.Add(30*time.Minute)) && !got.Equal(&mine)
+		if moved != tc.wantMoved || (tc.wantTime != nil && !got.Equal(tc.wantTime)) {
+			t.Errorf("%s: lastPhaseTransitionTime %v", tc.name, got)
+		}
 	}
 }

@@ -43,6 +43,10 @@ type Behaviour struct {
 	// (CertificateSigningRequest's spec.username, groups, uid, extra).
 	// requester is nil for the server's own writes.
 	PrepareForCreate func(obj runtime.Object, requester *user.Info)
+	// PrepareForUpdate adjusts an update against the stored object after
+	// the status split (subresource is "" or the subresource written),
+	// e.g. a PersistentVolume's status.lastPhaseTransitionTime.
+	PrepareForUpdate func(obj, old runtime.Object, subresource string)
 	// Default fills defaults in place (create, update and decode of old
 	// stored objects).
 	Default func(obj runtime.Object)
@@ -111,6 +115,16 @@ type Resource struct {
 	// schema (custom resources only).
 	CRDName string
 	Schema  *apiextensionsv1.JSONSchemaProps
+	// FromStorage and ToStorage convert between this version and the
+	// storage version of a typed resource served at several versions
+	// (autoscaling/v1 HorizontalPodAutoscalers kept as v2). Versions share
+	// the storage of their etcd prefix, as CRD versions do; both nil means
+	// objects are kept in this version.
+	FromStorage func(runtime.Object) (runtime.Object, error)
+	ToStorage   func(runtime.Object) (runtime.Object, error)
+	// Deprecated is the warning sent with every answer about a deprecated
+	// resource (componentstatuses), as kube-apiserver sends it.
+	Deprecated string
 	// Storage describes how the objects are kept.
 	StorageCodec string // "protobuf" or "json"
 	// EtcdPrefix is the key prefix under the server's etcd prefix,

@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -25,6 +26,9 @@ func replicatedOf(obj runtime.Object) (replicated, error) {
 		return replicated{&o.ObjectMeta, &o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector}, nil
 	case *appsv1.StatefulSet:
 		return replicated{&o.ObjectMeta, &o.Spec.Replicas, o.Status.Replicas, o.Spec.Selector}, nil
+	case *corev1.ReplicationController:
+		// A map selector: the Scale shows it in its string form all the same.
+		return replicated{&o.ObjectMeta, &o.Spec.Replicas, o.Status.Replicas, &metav1.LabelSelector{MatchLabels: o.Spec.Selector}}, nil
 	}
 	return replicated{}, fmt.Errorf("%T has no scale subresource", obj)
 }

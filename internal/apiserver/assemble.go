@@ -125,6 +125,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 		Catalogue: cat, Stores: s.stores, Ser: s.ser, Log: log, Done: s.done,
 		MinRequestTimeout: cfg.MinRequestTimeout, Watches: s.metrics,
 		Reviews: s.reviews,
+		Reads:   &componentStatuses{s: s, inProcessControllers: cfg.RunControllers},
 	}
 	for _, r := range cat.Resources() {
 		if err := s.addStore(r); err != nil {

@@ -6,6 +6,8 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,6 +47,10 @@ func (rv *reviewer) Review(ctx context.Context, r *apis.Resource, ns, name strin
 		return rv.tokenReview(ctx, o)
 	case *authenticationv1.TokenRequest:
 		return rv.tokenRequest(ctx, r, ns, name, o)
+	case *corev1.Binding:
+		return rv.bind(ctx, r, ns, name, o)
+	case *policyv1.Eviction:
+		return rv.evict(ctx, ns, name, o)
 	case *authorizationv1.SelfSubjectAccessReview:
 		o.Status = rv.decide(ctx, requester, o.Spec.ResourceAttributes, o.Spec.NonResourceAttributes)
 		return o, nil

@@ -122,6 +122,9 @@ func (s *Store) Get(ctx context.Context, ns, name, resourceVersion string) (runt
 // out adapts a stored object to the served version: custom resources kept
 // in another version of the same CRD get this version's apiVersion.
 func (s *Store) out(obj runtime.Object) runtime.Object {
+	if s.Resource.FromStorage != nil {
+		return s.fromStorage(obj)
+	}
 	if !s.Resource.Custom {
 		return obj
 	}
@@ -188,8 +191,8 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		}
 		finish = finishOnce(f)
 	}
-	stored := false
-	defer func() { finish(stored) }()
+	created := false
+	defer func() { finish(created) }()
 	if r.Custom {
 		// Built-in kinds check their metadata with their own name rules.
 		if errs := validateObjectMeta(acc, r); len(errs) > 0 {
@@ -213,11 +216,15 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 	if opts.DryRun {
 		return obj, nil
 	}
-	out, err := s.Storage.Create(ctx, s.Key(ns, name), obj)
+	stored, err := s.toStorage(obj)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.Storage.Create(ctx, s.Key(ns, name), stored)
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
-	stored = true
+	created = true
 	s.Observer.ObjectWritten(r, nil, out)
 	return s.out(out), nil
 }
@@ -265,7 +272,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		finish = f
 		acc, _ := meta.Accessor(newObj)
 		deleteNow = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 && !namespaceKeeps(newObj)
-		return newObj, nil
+		return s.toStorage(newObj)
 	}
 	if opts.DryRun {
 		cur, err := s.Storage.Get(ctx, s.Key(ns, name), storage.GetOptions{})
@@ -274,7 +281,10 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		}
 		out, err := try(cur.DeepCopyObject())
 		finish(false)
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		return s.out(out), nil
 	}
 	out, err := s.Storage.GuaranteedUpdate(ctx, s.Key(ns, name), nil, try)
 	finish(err == nil)
@@ -351,6 +361,13 @@ func (s *Store) prepareUpdate(ctx context.Context, ns, name string, obj, cur run
 		obj = withConditionsOf(cur, obj)
 	case "finalize":
 		obj = withFinalizersOf(cur, obj)
+	case "ephemeralcontainers":
+		if obj, err = withEphemeralContainersOf(cur, obj, r, name); err != nil {
+			return nil, nil, err
+		}
+	}
+	if r.PrepareForUpdate != nil {
+		r.PrepareForUpdate(obj, cur, opts.Subresource)
 	}
 	acc, _ = meta.Accessor(obj)
 	if curAcc.GetDeletionTimestamp() != nil && addsFinalizer(acc.GetFinalizers(), curAcc.GetFinalizers()) {
@@ -667,6 +684,9 @@ func (s *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) 
 	w, err := s.Storage.Watch(ctx, key, wo)
 	if err != nil {
 		return nil, toAPIError(err, s.Resource, "")
+	}
+	if s.Resource.FromStorage != nil {
+		return newConvertingWatcher(w, s.fromStorage), nil
 	}
 	return w, nil
 }

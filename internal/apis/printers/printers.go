@@ -74,6 +74,9 @@ func For(gk schema.GroupKind) (*Printer, bool) {
 	case schema.GroupKind{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}:
 		return typed(createdAtColumns(), printCreatedAt[*apiextensionsv1.CustomResourceDefinition]), true
 	}
+	if p, ok := forMore(gk); ok {
+		return p, true
+	}
 	return nil, false
 }
 

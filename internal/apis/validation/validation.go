@@ -26,6 +26,9 @@ type kindRules struct {
 	// body validates the object's content (not its metadata). It is run on
 	// create and on update.
 	body func() field.ErrorList
+	// create holds the rules of a new object only (a CronJob's name
+	// length); nil means none.
+	create func() field.ErrorList
 	// update checks immutability against old, which has the same type.
 	update func(old runtime.Object) field.ErrorList
 	// status checks a status-subresource write against old; nil means the
@@ -41,6 +44,9 @@ func Validate(obj runtime.Object) field.ErrorList {
 		return nil
 	}
 	errs := apivalidation.ValidateObjectMeta(r.meta, r.namespaced, r.name, field.NewPath("metadata"))
+	if r.create != nil {
+		errs = append(errs, r.create()...)
+	}
 	return append(errs, r.body()...)
 }
 
@@ -240,6 +246,8 @@ func rulesFor(obj runtime.Object) (kindRules, bool) {
 					return validateCSRStatusUpdate(o, old.(*certificatesv1.CertificateSigningRequest))
 				}}, true
 		}
+	default:
+		return moreRules(obj)
 	}
 	return kindRules{}, false
 }

@@ -411,7 +411,7 @@ func TestCSRStatusUpdate(t *testing.T) {
 }
 
 func TestUnknownTypes(t *testing.T) {
-	for _, obj := range []runtime.Object{nil, &corev1.PodTemplate{}, (*corev1.Pod)(nil)} {
+	for _, obj := range []runtime.Object{nil, &corev1.Binding{}, (*corev1.Pod)(nil)} {
 		if errs := Validate(obj); len(errs) != 0 {
 			t.Errorf("Validate(%T) = %v", obj, errs)
 		}

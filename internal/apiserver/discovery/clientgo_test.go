@@ -108,7 +108,7 @@ func TestClientGo(t *testing.T) {
 						}
 					}
 				}
-				if gvs["v1"] == 0 || gvs["apps/v1"] != 4 || gvs["example.com/v1beta1"] != 0 || (gvs["example.com/v1"] == 1) != wantCRD {
+				if gvs["v1"] == 0 || gvs["apps/v1"] != 5 || gvs["autoscaling/v2"] != 1 || gvs["autoscaling/v1"] != 0 || gvs["example.com/v1beta1"] != 0 || (gvs["example.com/v1"] == 1) != wantCRD {
 					t.Errorf("preferred group versions %v", gvs)
 				}
 

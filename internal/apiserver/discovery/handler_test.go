@@ -97,11 +97,19 @@ func TestLegacyDocuments(t *testing.T) {
 			var names []string
 			for _, g := range l.Groups {
 				names = append(names, g.Name)
+				if g.Name == "autoscaling" {
+					// Served at v2 (preferred, the storage version) and v1.
+					if g.PreferredVersion.Version != "v2" || len(g.Versions) != 2 || g.Versions[1].GroupVersion != "autoscaling/v1" {
+						t.Errorf("group %+v", g)
+					}
+					continue
+				}
 				if g.PreferredVersion.Version != "v1" || len(g.Versions) != 1 || g.Versions[0].GroupVersion != g.Name+"/v1" {
 					t.Errorf("group %+v", g)
 				}
 			}
-			want := []string{"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"}
+			want := []string{"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io",
+				"autoscaling", "batch", "policy"}
 			if !slices.Equal(names, want) {
 				t.Errorf("groups %v, want %v", names, want)
 			}

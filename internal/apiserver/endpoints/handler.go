@@ -51,6 +51,9 @@ type Handler struct {
 	// Proxy serves <resource>/<name>/proxy/... (nodes/proxy); nil answers
 	// 404.
 	Proxy Proxier
+	// Reads answers get and list of the read-only resources the server
+	// computes (componentstatuses); nil answers 404.
+	Reads VirtualReader
 
 	encodedOnce sync.Once
 	encoded     *encodeCache
@@ -110,6 +113,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.Proxy.ServeProxy(w, r, res, info)
+		return
+	}
+	if res.Virtual && info.Verb != "create" {
+		if err := h.readVirtual(w, r, info, res); err != nil {
+			status.Write(w, err)
+		}
 		return
 	}
 	if res.Virtual || (info.Verb == "create" && info.Subresource != "" && res.Subresource(info.Subresource) != nil) {
@@ -409,6 +418,11 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, info *request.I
 	out, err := h.Reviews.Review(r.Context(), res, ns, info.Name, obj)
 	if err != nil {
 		return err
+	}
+	if st, ok := out.(*metav1.Status); ok {
+		// Bindings and evictions answer with a Status, as upstream does.
+		st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+		return q.write(int(st.Code), st, false)
 	}
 	out.GetObjectKind().SetGroupVersionKind(want)
 	return q.write(http.StatusCreated, out, false)

@@ -1,0 +1,33 @@
+package apis
+
+import (
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/conversion"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kastle-dev/kastle/internal/apis/hpaconv"
+)
+
+// addConversions registers the conversions between versions of a
+// built-in kind served at several versions, so that the scheme (and
+// through it server-side apply's managed fields, which compare writes in
+// the version each manager used) converts them as the stores do.
+func addConversions(s *runtime.Scheme) error {
+	if err := s.AddConversionFunc((*autoscalingv1.HorizontalPodAutoscaler)(nil), (*autoscalingv2.HorizontalPodAutoscaler)(nil),
+		func(a, b interface{}, _ conversion.Scope) error {
+			*b.(*autoscalingv2.HorizontalPodAutoscaler) = *hpaconv.ToV2(a.(*autoscalingv1.HorizontalPodAutoscaler))
+			return nil
+		}); err != nil {
+		return err
+	}
+	return s.AddConversionFunc((*autoscalingv2.HorizontalPodAutoscaler)(nil), (*autoscalingv1.HorizontalPodAutoscaler)(nil),
+		func(a, b interface{}, _ conversion.Scope) error {
+			out, err := hpaconv.ToV1(a.(*autoscalingv2.HorizontalPodAutoscaler))
+			if err != nil {
+				return err
+			}
+			*b.(*autoscalingv1.HorizontalPodAutoscaler) = *out
+			return nil
+		})
+}
