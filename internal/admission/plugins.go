@@ -24,6 +24,8 @@ type Deps struct {
 	PodList Lister
 	// Warn sends a warning to the client of the request in ctx.
 	Warn func(ctx context.Context, msg string)
+	// Quotas reads and charges ResourceQuotas.
+	Quotas QuotaStore
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -46,6 +48,7 @@ var factories = []struct {
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},
+	{"ResourceQuota", true, func(d Deps) Plugin { return &ResourceQuota{Quotas: d.Quotas} }},
 	{"AlwaysAdmit", false, func(Deps) Plugin { return alwaysAdmit{} }},
 	{"AlwaysDeny", false, func(Deps) Plugin { return alwaysDeny{} }},
 }

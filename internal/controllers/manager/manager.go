@@ -28,6 +28,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 	"github.com/kastle-dev/kastle/internal/controllers/nodelifecycle"
 	"github.com/kastle-dev/kastle/internal/controllers/nsdefaults"
+	"github.com/kastle-dev/kastle/internal/controllers/resourcequota"
 	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
 
@@ -235,6 +236,12 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	if err != nil {
 		return err
 	}
+	core := factory.Core().V1()
+	quotas, err := resourcequota.New(client, dyn, core.ResourceQuotas(), core.Pods(), core.Services(), core.PersistentVolumeClaims(),
+		cfg.Log.With("controller", "resourcequota"))
+	if err != nil {
+		return err
+	}
 	nodeLeases := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(nodelifecycle.LeaseNamespace))
 	lifecycle := nodelifecycle.New(client, factory.Core().V1().Nodes(), nodeLeases.Coordination().V1().Leases(),
 		cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", "nodelifecycle"))
@@ -257,6 +264,7 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	run(func() { tcleaner.Run(ctx) })
 	run(func() { lifecycle.Run(ctx) })
 	run(func() { defaults.Run(ctx, cfg.Workers) })
+	run(func() { quotas.Run(ctx, cfg.Workers) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

@@ -227,6 +227,11 @@ func clusterRoleTable() []clusterRoleSpec {
 		{name: "system:controller:root-ca-cert-publisher", rules: append([]rbacv1.PolicyRule{
 			r(v("create", "update"), legacy, "configmaps"),
 		}, eventWrites()...)},
+		// The resource quota controller counts every kind of object.
+		{name: "system:controller:resourcequota-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("list", "watch"), "*", "*"),
+			r(v("update"), legacy, "resourcequotas/status"),
+		}, eventWrites()...)},
 		// The CSR approving, signing and cleaning controllers.
 		{name: "system:controller:certificate-controller", rules: append([]rbacv1.PolicyRule{
 			r(v("get", "list", "watch", "delete"), certificates, "certificatesigningrequests"),
@@ -345,6 +350,8 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			serviceAccount(NamespaceSystem, "service-account-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:root-ca-cert-publisher", "system:controller:root-ca-cert-publisher",
 			serviceAccount(NamespaceSystem, "root-ca-cert-publisher"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:resourcequota-controller", "system:controller:resourcequota-controller",
+			serviceAccount(NamespaceSystem, "resourcequota-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }
