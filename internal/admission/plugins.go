@@ -26,6 +26,8 @@ type Deps struct {
 	Warn func(ctx context.Context, msg string)
 	// Quotas reads and charges ResourceQuotas.
 	Quotas QuotaStore
+	// LimitRanges lists a namespace's LimitRanges.
+	LimitRanges Lister
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -39,6 +41,7 @@ var factories = []struct {
 	newFromDep func(Deps) Plugin
 }{
 	{"NamespaceLifecycle", true, func(d Deps) Plugin { return &NamespaceLifecycle{Namespaces: d.Namespaces} }},
+	{"LimitRanger", true, func(d Deps) Plugin { return &LimitRanger{LimitRanges: d.LimitRanges} }},
 	{"ServiceAccount", true, func(d Deps) Plugin { return &ServiceAccount{Accounts: d.ServiceAccounts} }},
 	{"NodeRestriction", true, func(d Deps) Plugin { return &NodeRestriction{Pods: d.Pods, Nodes: d.Nodes} }},
 	{"TaintNodesByCondition", true, func(Deps) Plugin { return TaintNodesByCondition{} }},

@@ -142,10 +142,11 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	podStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "pods"))
 	nodeStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "nodes"))
 	quotaStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "resourcequotas"))
+	limitStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "limitranges"))
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
 		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
 		PodList: podStore, Warn: func(context.Context, string) {},
-		Quotas: quotaStore,
+		Quotas: quotaStore, LimitRanges: limitStore,
 	})
 	if err != nil {
 		return nil, err

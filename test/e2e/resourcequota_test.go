@@ -85,3 +85,31 @@ spec:
 		return ""
 	})
 }
+
+// TestLimitRanger: a LimitRange's defaults fill containers that set
+// nothing, and its bounds refuse pods outside them.
+func TestLimitRanger(t *testing.T) {
+	s := env.shared
+	ns := s.namespace(t)
+	lr := fmt.Sprintf(`apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: %s}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 200m, memory: 128Mi}
+    defaultRequest: {cpu: 100m, memory: 64Mi}
+    min: {cpu: 50m}
+    max: {cpu: "1"}
+`, ns)
+	s.mustKubectlWith(t, runOpts{stdin: lr}, "create", "-f", "-")
+	s.mustKubectl(t, "run", "plain", "-n", ns, "--image=busybox")
+	got := s.mustKubectl(t, "get", "pod", "plain", "-n", ns, "-o",
+		`jsonpath={.spec.containers[0].resources.requests.cpu} {.spec.containers[0].resources.limits.cpu} {.spec.containers[0].resources.limits.memory}|{.metadata.annotations.kubernetes\.io/limit-ranger}`)
+	if got != "100m 200m 128Mi|LimitRanger plugin set: cpu, memory request for container plain; cpu, memory limit for container plain" {
+		t.Errorf("defaults: %q", got)
+	}
+	big := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: big, namespace: %s}\nspec:\n  containers: [{name: c, image: busybox, resources: {limits: {cpu: \"2\"}, requests: {cpu: 10m}}}]\n", ns)
+	r := s.kubectlWith(t, runOpts{stdin: big}, "create", "-f", "-")
+	mustContain(t, r.stderr, `pods "big" is forbidden:`, "minimum cpu usage per Container is 50m, but request is 10m", "maximum cpu usage per Container is 1, but limit is 2")
+}
