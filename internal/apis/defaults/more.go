@@ -8,6 +8,7 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
 // Flow-control defaults of kube-apiserver's v1 API.
@@ -22,7 +23,8 @@ const (
 // defaultMore applies the defaults of the discovery, networking,
 // scheduling, storage and flowcontrol kinds; it reports whether obj was
 // one of them. Kinds without defaults (RuntimeClass, CSINode,
-// CSIStorageCapacity, VolumeAttachment, APIService) are left alone.
+// CSIStorageCapacity, VolumeAttachment) are left alone; an APIService's
+// service port is 443.
 func defaultMore(obj runtime.Object) bool {
 	switch o := obj.(type) {
 	case *discoveryv1.EndpointSlice:
@@ -60,6 +62,10 @@ func defaultMore(obj runtime.Object) bool {
 	case *flowcontrolv1.PriorityLevelConfiguration:
 		if o != nil {
 			defaultPriorityLevel(o)
+		}
+	case *apiregistrationv1.APIService:
+		if o != nil && o.Spec.Service != nil {
+			setIfNil(&o.Spec.Service.Port, 443)
 		}
 	default:
 		return false
