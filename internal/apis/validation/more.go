@@ -22,8 +22,10 @@ func moreRules(obj runtime.Object) (kindRules, bool) {
 	case *discoveryv1.EndpointSlice:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, namespaced: true, name: dns,
-				body:   func() field.ErrorList { return validateEndpointSlice(o) },
-				update: func(old runtime.Object) field.ErrorList { return validateEndpointSliceUpdate(o, old.(*discoveryv1.EndpointSlice)) }}, true
+				body: func() field.ErrorList { return validateEndpointSlice(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validateEndpointSliceUpdate(o, old.(*discoveryv1.EndpointSlice))
+				}}, true
 		}
 	case *networkingv1.Ingress:
 		if o != nil {
@@ -34,8 +36,10 @@ func moreRules(obj runtime.Object) (kindRules, bool) {
 	case *networkingv1.IngressClass:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: dns,
-				body:   func() field.ErrorList { return validateIngressClass(o) },
-				update: func(old runtime.Object) field.ErrorList { return validateIngressClassUpdate(o, old.(*networkingv1.IngressClass)) }}, true
+				body: func() field.ErrorList { return validateIngressClass(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validateIngressClassUpdate(o, old.(*networkingv1.IngressClass))
+				}}, true
 		}
 	case *networkingv1.NetworkPolicy:
 		if o != nil {
@@ -45,26 +49,34 @@ func moreRules(obj runtime.Object) (kindRules, bool) {
 	case *nodev1.RuntimeClass:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: dns,
-				body:   func() field.ErrorList { return validateRuntimeClass(o) },
-				update: func(old runtime.Object) field.ErrorList { return validateRuntimeClassUpdate(o, old.(*nodev1.RuntimeClass)) }}, true
+				body: func() field.ErrorList { return validateRuntimeClass(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validateRuntimeClassUpdate(o, old.(*nodev1.RuntimeClass))
+				}}, true
 		}
 	case *schedulingv1.PriorityClass:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: dns,
-				body:   func() field.ErrorList { return validatePriorityClass(o) },
-				update: func(old runtime.Object) field.ErrorList { return validatePriorityClassUpdate(o, old.(*schedulingv1.PriorityClass)) }}, true
+				body: func() field.ErrorList { return validatePriorityClass(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validatePriorityClassUpdate(o, old.(*schedulingv1.PriorityClass))
+				}}, true
 		}
 	case *storagev1.StorageClass:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: dns,
-				body:   func() field.ErrorList { return validateStorageClass(o) },
-				update: func(old runtime.Object) field.ErrorList { return validateStorageClassUpdate(o, old.(*storagev1.StorageClass)) }}, true
+				body: func() field.ErrorList { return validateStorageClass(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validateStorageClassUpdate(o, old.(*storagev1.StorageClass))
+				}}, true
 		}
 	case *storagev1.CSIDriver:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: csiDriverObjectName,
-				body:   func() field.ErrorList { return validateCSIDriver(o) },
-				update: func(old runtime.Object) field.ErrorList { return validateCSIDriverUpdate(o, old.(*storagev1.CSIDriver)) }}, true
+				body: func() field.ErrorList { return validateCSIDriver(o) },
+				update: func(old runtime.Object) field.ErrorList {
+					return validateCSIDriverUpdate(o, old.(*storagev1.CSIDriver))
+				}}, true
 		}
 	case *storagev1.CSINode:
 		if o != nil {
