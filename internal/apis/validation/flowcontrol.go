@@ -48,9 +48,6 @@ func validateFlowSchema(fs *flowcontrolv1.FlowSchema) field.ErrorList {
 	case fs.Spec.MatchingPrecedence > maxMatchingPrecedence:
 		errs = append(errs, field.Invalid(mp, fs.Spec.MatchingPrecedence, fmt.Sprintf("must not be greater than %v", maxMatchingPrecedence)))
 	}
-	if fs.Name == flowcontrolv1.FlowSchemaNameExempt && fs.Spec.MatchingPrecedence != 1 {
-		errs = append(errs, field.Invalid(mp, fs.Spec.MatchingPrecedence, "only the schema named 'exempt' may have matchingPrecedence 1"))
-	}
 	if d := fs.Spec.DistinguisherMethod; d != nil && d.Type != flowcontrolv1.FlowDistinguisherMethodByUserType && d.Type != flowcontrolv1.FlowDistinguisherMethodByNamespaceType {
 		errs = append(errs, field.NotSupported(spec.Child("distinguisherMethod", "type"), d.Type, distinguisherTypes))
 	}
