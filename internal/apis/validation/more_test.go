@@ -183,7 +183,9 @@ func TestValidateMoreCreate(t *testing.T) {
 		{"networkpolicy ipBlock with selector", netpol(func(np *networkingv1.NetworkPolicy) {
 			np.Spec.Ingress[0].From[1].PodSelector = &metav1.LabelSelector{}
 		}), []string{"from[1]: Forbidden: may not specify both ipBlock and another peer"}},
-		{"networkpolicy except outside cidr", netpol(func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].From[1].IPBlock.Except = []string{"192.168.0.0/24"} }),
+		{"networkpolicy except outside cidr", netpol(func(np *networkingv1.NetworkPolicy) {
+			np.Spec.Ingress[0].From[1].IPBlock.Except = []string{"192.168.0.0/24"}
+		}),
 			[]string{"ipBlock.except[0]: Invalid value"}},
 		{"networkpolicy bad cidr", netpol(func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].From[1].IPBlock.CIDR = "10.0.0.0" }), []string{"ipBlock.cidr: Invalid value"}},
 		{"networkpolicy endPort below port", netpol(func(np *networkingv1.NetworkPolicy) { np.Spec.Ingress[0].Ports[0].EndPort = ptr(int32(70)) }),
