@@ -118,7 +118,7 @@ func TestMorePrinters(t *testing.T) {
 			Status: apiregistrationv1.APIServiceStatus{Conditions: []apiregistrationv1.APIServiceCondition{{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue, Reason: "Local"}}}},
 			"NAME|SERVICE|AVAILABLE|AGE", []interface{}{"v1.apps", "Local", "True", "5m"}},
 		{"apiservice remote down", "apiregistration.k8s.io", "APIService", &apiregistrationv1.APIService{ObjectMeta: om("v1beta1.metrics.k8s.io"),
-			Spec: apiregistrationv1.APIServiceSpec{Service: &apiregistrationv1.ServiceReference{Namespace: "kube-system", Name: "metrics-server"}},
+			Spec:   apiregistrationv1.APIServiceSpec{Service: &apiregistrationv1.ServiceReference{Namespace: "kube-system", Name: "metrics-server"}},
 			Status: apiregistrationv1.APIServiceStatus{Conditions: []apiregistrationv1.APIServiceCondition{{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionFalse, Reason: "ServiceNotFound"}}}},
 			"", []interface{}{"v1beta1.metrics.k8s.io", "kube-system/metrics-server", "False (ServiceNotFound)", "5m"}},
 		{"apiservice no status", "apiregistration.k8s.io", "APIService", &apiregistrationv1.APIService{ObjectMeta: om("v1.new")},
