@@ -33,6 +33,9 @@ const (
 	// CRD group versions rank below every built-in group.
 	crdGroupPriority   = 1000
 	crdVersionPriority = 100
+	// apiServiceResync is how often the availability of APIServices that
+	// name a service is checked again.
+	apiServiceResync = 30 * time.Second
 )
 
 // builtinAPIPriorities ranks the built-in group versions in discovery, as
@@ -223,6 +226,20 @@ func (s *server) startMoreControllers(ctx context.Context) {
 	reg := newKick()
 	s.catalogue.OnChange(reg.kick)
 	go s.follow(ctx, svcs, reg.kick)
+	// Services of non-local APIServices are not watched: a slow resync
+	// brings their availability up to date.
+	go func() {
+		t := time.NewTicker(apiServiceResync)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				reg.kick()
+			}
+		}
+	}()
 	firstRun := true
 	go reg.run(ctx, func() {
 		s.syncAPIServices(ctx, svcs, firstRun)
@@ -419,16 +436,16 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 			}
 		}
 	}
-	// Status of the Local ones (new ones come back through the watch).
+	// Status (new objects come back through the watch).
+	services, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "services"))
 	for _, a := range existing {
-		if a.Spec.Service != nil || localAvailable(a) {
+		want := s.availability(ctx, services, a)
+		if hasAvailability(a, want) {
 			continue
 		}
 		_, err := st.Update(ctx, "", a.Name, func(cur kruntime.Object) (kruntime.Object, error) {
 			o := cur.(*apiregistrationv1.APIService)
-			if o.Spec.Service == nil {
-				setAvailableLocal(o)
-			}
+			setAvailability(o, s.availability(ctx, services, o))
 			return o, nil
 		}, registry.WriteOptions{FieldManager: managerAPIServices, Subresource: "status"})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -437,24 +454,45 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 	}
 }
 
-func localAvailable(a *apiregistrationv1.APIService) bool {
+// availability is the Available condition of an APIService: always True
+// for Local ones; for one naming a service, False with ServiceNotFound
+// while the service is missing, and False with FailedDiscoveryCheck
+// otherwise, since kastle does not proxy to aggregated servers yet.
+func (s *server) availability(ctx context.Context, services *registry.Store, a *apiregistrationv1.APIService) apiregistrationv1.APIServiceCondition {
+	c := apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
+		Reason: "Local", Message: "Local APIServices are always available"}
+	if ref := a.Spec.Service; ref != nil {
+		c.Status = apiregistrationv1.ConditionFalse
+		if _, err := services.Get(ctx, ref.Namespace, ref.Name, ""); apierrors.IsNotFound(err) {
+			c.Reason, c.Message = "ServiceNotFound", fmt.Sprintf("service/%s in %q is not present", ref.Name, ref.Namespace)
+		} else {
+			c.Reason, c.Message = "FailedDiscoveryCheck", "proxying to aggregated API servers is not supported by this server"
+		}
+	}
+	return c
+}
+
+func hasAvailability(a *apiregistrationv1.APIService, want apiregistrationv1.APIServiceCondition) bool {
 	for _, c := range a.Status.Conditions {
-		if c.Type == apiregistrationv1.Available {
-			return c.Status == apiregistrationv1.ConditionTrue && c.Reason == "Local"
+		if c.Type == want.Type {
+			return c.Status == want.Status && c.Reason == want.Reason && c.Message == want.Message
 		}
 	}
 	return false
 }
 
-func setAvailableLocal(a *apiregistrationv1.APIService) {
-	cond := apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
-		LastTransitionTime: metav1.NewTime(time.Now().Truncate(time.Second)),
-		Reason:             "Local", Message: "Local APIServices are always available"}
+// setAvailability replaces the Available condition, moving its
+// transition time only when the status changes.
+func setAvailability(a *apiregistrationv1.APIService, want apiregistrationv1.APIServiceCondition) {
+	want.LastTransitionTime = metav1.NewTime(time.Now().Truncate(time.Second))
 	for i, c := range a.Status.Conditions {
-		if c.Type == apiregistrationv1.Available {
-			a.Status.Conditions[i] = cond
+		if c.Type == want.Type {
+			if c.Status == want.Status {
+				want.LastTransitionTime = c.LastTransitionTime
+			}
+			a.Status.Conditions[i] = want
 			return
 		}
 	}
-	a.Status.Conditions = append(a.Status.Conditions, cond)
+	a.Status.Conditions = append(a.Status.Conditions, want)
 }

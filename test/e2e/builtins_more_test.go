@@ -218,8 +218,14 @@ func TestBuiltinsMore(t *testing.T) {
 		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "csistoragecapacities", "-n", ns), "cap-1"), "cap-1", "e2e-fast", "10Gi")
 		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "volumeattachments"), "e2e-va"), "e2e-va", "e2e.csi.example.com", "pv-1", "e2e-node-1", "false")
 		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "prioritylevelconfigurations"), "e2e-level"), "e2e-level", "Limited", "30", "64", "8", "50")
-		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "apiservices"), "v1beta1.metrics.e2e.example.com"),
-			"v1beta1.metrics.e2e.example.com", "kube-system/metrics-server")
+		// An APIService naming a missing service is not available.
+		eventually(t, 10*time.Second, func() string {
+			row := rowOf(t, s.mustKubectl(t, "get", "apiservices"), "v1beta1.metrics.e2e.example.com")
+			if strings.Join(row[:4], " ") != "v1beta1.metrics.e2e.example.com kube-system/metrics-server False (ServiceNotFound)" {
+				return "want False (ServiceNotFound), got " + strings.Join(row, " ")
+			}
+			return ""
+		})
 		// Defaults are stored, as kube-apiserver stores them.
 		mustContain(t, s.mustKubectl(t, "get", "sc", "e2e-fast", "-o", "yaml"), "reclaimPolicy: Delete", "volumeBindingMode: Immediate")
 		mustContain(t, s.mustKubectl(t, "get", "netpol", "db-only", "-n", ns, "-o", "yaml"), "protocol: TCP", "- Ingress")
