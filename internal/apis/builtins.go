@@ -94,7 +94,7 @@ func builtinTable() []builtin {
 		{gv: authz, obj: &authorizationv1.LocalSubjectAccessReview{}, plural: "localsubjectaccessreviews", namespaced: true, virtual: true},
 
 		// networking, storage, scheduling, discovery, flowcontrol, node, apiregistration (builtins_more.go)
-		{gv: discovery, obj: &discoveryv1.EndpointSlice{}, list: &discoveryv1.EndpointSliceList{}, plural: "endpointslices", namespaced: true},
+		{gv: discovery, obj: &discoveryv1.EndpointSlice{}, list: &discoveryv1.EndpointSliceList{}, plural: "endpointslices", namespaced: true, generation: true},
 		{gv: networking, obj: &networkingv1.Ingress{}, list: &networkingv1.IngressList{}, plural: "ingresses", namespaced: true, short: []string{"ing"}, sub: []string{"status"}, generation: true},
 		{gv: networking, obj: &networkingv1.IngressClass{}, list: &networkingv1.IngressClassList{}, plural: "ingressclasses", generation: true},
 		{gv: networking, obj: &networkingv1.NetworkPolicy{}, list: &networkingv1.NetworkPolicyList{}, plural: "networkpolicies", namespaced: true, short: []string{"netpol"}, generation: true},
