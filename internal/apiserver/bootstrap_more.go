@@ -172,12 +172,16 @@ func (s *server) ensureObject(ctx context.Context, st *registry.Store, want krun
 		}
 		_, err = st.Create(ctx, "", obj, registry.WriteOptions{FieldManager: manager})
 	case err == nil && reconcile != nil:
-		next, changed := reconcile(cur)
-		if !changed {
+		// Read objects may be the watch cache's own: reconcile a copy.
+		if _, changed := reconcile(cur.DeepCopyObject()); !changed {
 			return nil
 		}
-		_, err = st.Update(ctx, "", name, func(kruntime.Object) (kruntime.Object, error) { return next, nil },
-			registry.WriteOptions{FieldManager: manager})
+		_, err = st.Update(ctx, "", name, func(cur kruntime.Object) (kruntime.Object, error) {
+			if next, changed := reconcile(cur); changed {
+				return next, nil
+			}
+			return cur, nil
+		}, registry.WriteOptions{FieldManager: manager})
 	}
 	switch {
 	case err == nil, apierrors.IsAlreadyExists(err), apierrors.IsConflict(err):
