@@ -383,6 +383,18 @@ spec: {group: b.example.com, version: v1, groupPriorityMinimum: 10, versionPrior
 		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "volumeattachments"), "e2e-va"), "e2e-va", "", "", "", "true")
 		s.mustKubectl(t, "patch", "ing", "manifest-ing", "-n", ns, "--subresource=status", "--type=merge", "-p", `{"status":{"loadBalancer":{"ingress":[{"ip":"192.0.2.10"}]}}}`)
 		wantCells(t, rowOf(t, s.mustKubectl(t, "get", "ing", "-n", ns), "manifest-ing"), "manifest-ing", "e2e-nginx", "shop.example.com", "192.0.2.10", "80")
+		// Status writes leave generation alone; spec writes move it.
+		gen := func() string {
+			return s.mustKubectl(t, "get", "ing", "manifest-ing", "-n", ns, "-o", "jsonpath={.metadata.generation}")
+		}
+		if g := gen(); g != "1" {
+			t.Errorf("generation after a status write = %s, want 1", g)
+		}
+		s.mustKubectl(t, "patch", "ing", "manifest-ing", "-n", ns, "--type=json", "-p", `[{"op":"replace","path":"/spec/rules/0/host","value":"store.example.com"}]`)
+		if g := gen(); g != "2" {
+			t.Errorf("generation after a spec write = %s, want 2", g)
+		}
+		mustContain(t, s.mustKubectl(t, "explain", "apiservice.spec"), "Only https is supported")
 		cs := s.clientset(t)
 		sc, err := cs.StorageV1().StorageClasses().Get(context.Background(), "e2e-fast", metav1.GetOptions{})
 		if err != nil || sc.VolumeBindingMode == nil || *sc.VolumeBindingMode != storagev1.VolumeBindingImmediate {
