@@ -265,7 +265,14 @@ func TestBuiltinsMore(t *testing.T) {
 		if h := strings.Join(fields(firstLine(out)), " "); h != "NAME VALUE GLOBAL-DEFAULT AGE PREEMPTIONPOLICY" {
 			t.Errorf("priorityclasses header %q", h)
 		}
-		out = s.mustKubectl(t, "get", "flowschemas")
+		// The Dangling conditions are set by a controller: wait for them.
+		eventually(t, 10*time.Second, func() string {
+			out = s.mustKubectl(t, "get", "flowschemas")
+			if strings.Contains(out, " ?\n") {
+				return "MISSINGPL not set yet:\n" + out
+			}
+			return ""
+		})
 		if h := strings.Join(fields(firstLine(out)), " "); h != "NAME PRIORITYLEVEL MATCHINGPRECEDENCE DISTINGUISHERMETHOD AGE MISSINGPL" {
 			t.Errorf("flowschemas header %q", h)
 		}
