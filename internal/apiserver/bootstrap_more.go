@@ -246,8 +246,11 @@ func (s *server) startMoreControllers(ctx context.Context) {
 	}()
 	firstRun := true
 	go reg.run(ctx, func() {
-		s.syncAPIServices(ctx, svcs, firstRun)
-		firstRun = false
+		// Built-in APIServices are made by the first run that could
+		// list what exists.
+		if s.syncAPIServices(ctx, svcs, firstRun) {
+			firstRun = false
+		}
 	})
 }
 
@@ -406,8 +409,8 @@ func localAPIService(gv schema.GroupVersion, custom bool) *apiregistrationv1.API
 // version (built-in ones only on the first run: deleting one sticks until
 // the next start, as upstream's "onstart" objects), deletes those of CRD
 // group versions no longer served, and marks every Local APIService
-// Available.
-func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstRun bool) {
+// Available. It reports false when it could not list the APIServices.
+func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstRun bool) bool {
 	served := map[string]schema.GroupVersion{}
 	custom := map[string]bool{}
 	for _, r := range s.catalogue.Resources() {
@@ -418,7 +421,8 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 	}
 	list, err := st.List(ctx, "", &metav1.ListOptions{})
 	if err != nil {
-		return
+		s.log.Warn("listing APIServices", "err", err)
+		return false
 	}
 	existing := map[string]*apiregistrationv1.APIService{}
 	for i := range list.(*apiregistrationv1.APIServiceList).Items {
@@ -456,6 +460,7 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 			s.log.Warn("setting APIService status", "name", a.Name, "err", err)
 		}
 	}
+	return true
 }
 
 // availability is the Available condition of an APIService: always True
