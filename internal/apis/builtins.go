@@ -13,15 +13,22 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	flowcontrolv1 "k8s.io/api/flowcontrol/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kastle-dev/kastle/internal/apis/hpaconv"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
 // builtin is the compact form of a catalogue row for a type of k8s.io/api.
@@ -120,6 +127,22 @@ func builtinTable() []builtin {
 		{gv: batch, obj: &batchv1.Job{}, list: &batchv1.JobList{}, plural: "jobs", namespaced: true, categories: all, sub: []string{"status"}, generation: true, fields: jobFields},
 		{gv: batch, obj: &batchv1.CronJob{}, list: &batchv1.CronJobList{}, plural: "cronjobs", namespaced: true, short: []string{"cj"}, categories: all, sub: []string{"status"}, generation: true},
 		{gv: policy, obj: &policyv1.PodDisruptionBudget{}, list: &policyv1.PodDisruptionBudgetList{}, plural: "poddisruptionbudgets", namespaced: true, short: []string{"pdb"}, sub: []string{"status"}, generation: true},
+
+		// networking, storage, scheduling, discovery, flowcontrol, node, apiregistration (builtins_more.go)
+		{gv: discovery, obj: &discoveryv1.EndpointSlice{}, list: &discoveryv1.EndpointSliceList{}, plural: "endpointslices", namespaced: true, generation: true},
+		{gv: networking, obj: &networkingv1.Ingress{}, list: &networkingv1.IngressList{}, plural: "ingresses", namespaced: true, short: []string{"ing"}, sub: []string{"status"}, generation: true},
+		{gv: networking, obj: &networkingv1.IngressClass{}, list: &networkingv1.IngressClassList{}, plural: "ingressclasses", generation: true},
+		{gv: networking, obj: &networkingv1.NetworkPolicy{}, list: &networkingv1.NetworkPolicyList{}, plural: "networkpolicies", namespaced: true, short: []string{"netpol"}, generation: true},
+		{gv: nodeGV, obj: &nodev1.RuntimeClass{}, list: &nodev1.RuntimeClassList{}, plural: "runtimeclasses"},
+		{gv: scheduling, obj: &schedulingv1.PriorityClass{}, list: &schedulingv1.PriorityClassList{}, plural: "priorityclasses", short: []string{"pc"}},
+		{gv: storageGV, obj: &storagev1.CSIDriver{}, list: &storagev1.CSIDriverList{}, plural: "csidrivers"},
+		{gv: storageGV, obj: &storagev1.CSINode{}, list: &storagev1.CSINodeList{}, plural: "csinodes"},
+		{gv: storageGV, obj: &storagev1.CSIStorageCapacity{}, list: &storagev1.CSIStorageCapacityList{}, plural: "csistoragecapacities", namespaced: true},
+		{gv: storageGV, obj: &storagev1.StorageClass{}, list: &storagev1.StorageClassList{}, plural: "storageclasses", short: []string{"sc"}},
+		{gv: storageGV, obj: &storagev1.VolumeAttachment{}, list: &storagev1.VolumeAttachmentList{}, plural: "volumeattachments", sub: []string{"status"}},
+		{gv: flowcontrol, obj: &flowcontrolv1.FlowSchema{}, list: &flowcontrolv1.FlowSchemaList{}, plural: "flowschemas", sub: []string{"status"}, generation: true},
+		{gv: flowcontrol, obj: &flowcontrolv1.PriorityLevelConfiguration{}, list: &flowcontrolv1.PriorityLevelConfigurationList{}, plural: "prioritylevelconfigurations", sub: []string{"status"}, generation: true},
+		{gv: apiregistration, obj: &apiregistrationv1.APIService{}, list: &apiregistrationv1.APIServiceList{}, plural: "apiservices", categories: []string{"api-extensions"}, sub: []string{"status"}},
 	}
 }
 

@@ -41,6 +41,7 @@ func NewScheme() (*runtime.Scheme, error) {
 		policyv1.AddToScheme,
 		metav1beta1.AddMetaToScheme,
 	}
+	adders = append(adders, moreSchemeAdders...)
 	for _, add := range adders {
 		if err := add(s); err != nil {
 			return nil, err

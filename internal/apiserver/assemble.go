@@ -436,7 +436,8 @@ type typeConverters struct {
 }
 
 func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConverter, error) {
-	if r.Custom || r.Group == "apiextensions.k8s.io" {
+	// client-go's schema lacks the kube-aggregator types (APIService).
+	if r.Custom || r.Group == "apiextensions.k8s.io" || r.Group == "apiregistration.k8s.io" {
 		if schemas := t.openapi.Schemas(r.GroupVersion()); schemas != nil {
 			if tc, err := managedfields.NewTypeConverter(schemas, false); err == nil {
 				return tc, nil

@@ -223,6 +223,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.bootstrap(ctx); err != nil {
 		return err
 	}
+	if err := srv.bootstrapMore(ctx); err != nil {
+		return err
+	}
 	advertise, err := AdvertiseAddress(cfg.AdvertiseAddress, cfg.BindAddress)
 	if err != nil {
 		return err
@@ -287,6 +290,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	if err := srv.startCRDController(ctrlCtx); err != nil {
 		return err
 	}
+	srv.startMoreControllers(ctrlCtx)
 	if err := srv.startAuthorization(ctrlCtx); err != nil {
 		return err
 	}

@@ -32,6 +32,9 @@ const (
 // while status.phase is empty, i.e. on creation: an update that removes the
 // finalizer (namespace finalization) must not see it re-added.
 func Default(obj runtime.Object) {
+	if defaultCluster(obj) {
+		return
+	}
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		if o != nil {

@@ -59,7 +59,10 @@ func fuzzKinds() []struct {
 func FuzzBuiltins(f *testing.F) {
 	f.Add(uint8(1), []byte(`{"metadata":{"name":"cm"},"data":{"a":"b"},"binaryData":{"a":"YQ=="}}`))
 	f.Add(uint8(5), []byte(`{"spec":{"containers":[{"name":"a","ports":[{}]}],"initContainers":[{"restartPolicy":"Always"}]},"status":{"initContainerStatuses":[{"name":"x"}]}}`))
-	kinds := fuzzKinds()
+	kinds := append(fuzzKinds(), moreFuzzKinds()...)
+	f.Add(uint8(len(fuzzKinds())+1), []byte(`{"spec":{"rules":[{"http":{"paths":[{"backend":{}}]}}],"defaultBackend":{"resource":{}}}}`))
+	f.Add(uint8(len(fuzzKinds())+12), []byte(`{"spec":{"type":"Limited","limited":{"limitResponse":{"type":"Queue","queuing":{"queues":0}}},"exempt":{}}}`))
+	f.Add(uint8(len(fuzzKinds())+11), []byte(`{"spec":{"rules":[{"subjects":[{"kind":"User"},{"kind":"ServiceAccount"}],"resourceRules":[{}]}]}}`))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		k := kinds[int(kind)%len(kinds)]

@@ -105,6 +105,9 @@ func sameKind(obj, old runtime.Object) (*metav1.ObjectMeta, error) {
 // rulesFor returns the rules of obj's kind; false for unknown types and
 // typed nil pointers.
 func rulesFor(obj runtime.Object) (kindRules, bool) {
+	if r, ok := clusterRules(obj); ok {
+		return r, true
+	}
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		if o != nil {

@@ -8,6 +8,7 @@ import (
 
 	generatedopenapi "k8s.io/apiextensions-apiserver/pkg/generated/openapi"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	aggregatoropenapi "k8s.io/kube-aggregator/pkg/generated/openapi"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
@@ -54,7 +55,7 @@ type defBuilder struct {
 	byType map[reflect.Type]*typeDef
 	byName map[string]*typeDef
 	// generated holds the generated OpenAPI definitions shipped with
-	// apiextensions-apiserver, loaded on first need: its types have no
+	// apiextensions-apiserver and kube-aggregator, loaded on first need: their types have no
 	// SwaggerDoc methods, so this is where their descriptions come from.
 	generated map[string]common.OpenAPIDefinition
 }
@@ -149,11 +150,16 @@ func (b *defBuilder) docs(t reflect.Type) map[string]string {
 	if d, ok := reflect.New(t).Interface().(swaggerDocer); ok {
 		return d.SwaggerDoc()
 	}
-	if !strings.HasPrefix(t.PkgPath(), "k8s.io/apiextensions-apiserver/") {
+	if !strings.HasPrefix(t.PkgPath(), "k8s.io/apiextensions-apiserver/") && !strings.HasPrefix(t.PkgPath(), "k8s.io/kube-aggregator/") {
 		return nil
 	}
 	if b.generated == nil {
-		b.generated = generatedopenapi.GetOpenAPIDefinitions(func(name string) spec.Ref { return spec.MustCreateRef(v3RefPrefix + name) })
+		ref := func(name string) spec.Ref { return spec.MustCreateRef(v3RefPrefix + name) }
+		b.generated = generatedopenapi.GetOpenAPIDefinitions(ref)
+		// APIService and its parts (kube-aggregator's types).
+		for name, def := range aggregatoropenapi.GetOpenAPIDefinitions(ref) {
+			b.generated[name] = def
+		}
 	}
 	def, ok := b.generated[definitionName(t)]
 	if !ok {
