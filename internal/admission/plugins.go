@@ -28,6 +28,9 @@ type Deps struct {
 	Quotas QuotaStore
 	// LimitRanges lists a namespace's LimitRanges.
 	LimitRanges Lister
+	// The class stores: PriorityClasses, StorageClasses, IngressClasses,
+	// RuntimeClasses.
+	PriorityClasses, StorageClasses, IngressClasses, RuntimeClasses ClassStore
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
@@ -46,11 +49,16 @@ var factories = []struct {
 	{"NodeRestriction", true, func(d Deps) Plugin { return &NodeRestriction{Pods: d.Pods, Nodes: d.Nodes} }},
 	{"TaintNodesByCondition", true, func(Deps) Plugin { return TaintNodesByCondition{} }},
 	{"PodSecurity", true, func(d Deps) Plugin { return newPodSecurity(d.Namespaces, d.PodList, d.Warn) }},
+	{"Priority", true, func(d Deps) Plugin { return &Priority{Classes: d.PriorityClasses} }},
 	{"DefaultTolerationSeconds", true, func(Deps) Plugin { return DefaultTolerationSeconds{} }},
+	{"DefaultStorageClass", true, func(d Deps) Plugin { return &DefaultStorageClass{Classes: d.StorageClasses} }},
 	{"StorageObjectInUseProtection", true, func(Deps) Plugin { return StorageObjectInUseProtection{} }},
+	{"PersistentVolumeClaimResize", true, func(d Deps) Plugin { return &PersistentVolumeClaimResize{Classes: d.StorageClasses} }},
+	{"RuntimeClass", true, func(d Deps) Plugin { return &RuntimeClass{Classes: d.RuntimeClasses} }},
 	{"CertificateApproval", true, func(d Deps) Plugin { return &CertificateApproval{Authorizer: d.Authorizer} }},
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},
+	{"DefaultIngressClass", true, func(d Deps) Plugin { return &DefaultIngressClass{Classes: d.IngressClasses} }},
 	{"ResourceQuota", true, func(d Deps) Plugin { return &ResourceQuota{Quotas: d.Quotas} }},
 	{"AlwaysAdmit", false, func(Deps) Plugin { return alwaysAdmit{} }},
 	{"AlwaysDeny", false, func(Deps) Plugin { return alwaysDeny{} }},

@@ -16,9 +16,9 @@ func TestNewChain(t *testing.T) {
 		want            int
 		ok              bool
 	}{
-		{nil, nil, 12, true},
-		{[]string{"AlwaysDeny"}, nil, 13, true},
-		{nil, []string{"NamespaceLifecycle"}, 11, true},
+		{nil, nil, 17, true},
+		{[]string{"AlwaysDeny"}, nil, 18, true},
+		{nil, []string{"NamespaceLifecycle"}, 16, true},
 		{[]string{"Bogus"}, nil, 0, false},
 		{nil, []string{"Bogus"}, 0, false},
 	}
@@ -28,7 +28,7 @@ func TestNewChain(t *testing.T) {
 			t.Errorf("NewChain(%v, %v) = %d plugins, %v", tt.enable, tt.disable, len(c), err)
 		}
 	}
-	c, _ := NewChain([]string{"AlwaysDeny"}, []string{"NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "PodSecurity", "CertificateApproval", "ResourceQuota", "LimitRanger", "CertificateSigning", "CertificateSubjectRestriction"}, Deps{})
+	c, _ := NewChain([]string{"AlwaysDeny"}, []string{"NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "PodSecurity", "CertificateApproval", "ResourceQuota", "LimitRanger", "Priority", "DefaultStorageClass", "PersistentVolumeClaimResize", "RuntimeClass", "DefaultIngressClass", "CertificateSigning", "CertificateSubjectRestriction"}, Deps{})
 	cat, _ := apis.NewCatalogue()
 	cm, _ := cat.Lookup("", "v1", "configmaps")
 	err := c.Validate(context.Background(), &registry.Attributes{Operation: registry.Create, Resource: cm, Namespace: "x", Name: "a"})

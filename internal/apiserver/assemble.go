@@ -143,10 +143,16 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	nodeStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "nodes"))
 	quotaStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "resourcequotas"))
 	limitStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "limitranges"))
+	storeOf := func(group, plural string) *registry.Store {
+		st, _ := s.stores.Store(mustLookup(cat, group, "v1", plural))
+		return st
+	}
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
 		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
 		PodList: podStore, Warn: func(context.Context, string) {},
 		Quotas: quotaStore, LimitRanges: limitStore,
+		PriorityClasses: storeOf("scheduling.k8s.io", "priorityclasses"), StorageClasses: storeOf("storage.k8s.io", "storageclasses"),
+		IngressClasses: storeOf("networking.k8s.io", "ingressclasses"), RuntimeClasses: storeOf("node.k8s.io", "runtimeclasses"),
 	})
 	if err != nil {
 		return nil, err

@@ -197,15 +197,8 @@ func defaultService(s *corev1.Service) {
 
 func defaultPod(p *corev1.Pod) {
 	defaultPodSpec(&p.Spec)
-	// The Priority admission plugin sets these on every pod without a
-	// priority class; kastle has no priority classes, so it is always 0.
-	if p.Spec.PriorityClassName == "" {
-		setIfNil(&p.Spec.Priority, 0)
-	}
-	if p.Spec.PreemptionPolicy == nil {
-		pp := corev1.PreemptLowerPriority
-		p.Spec.PreemptionPolicy = &pp
-	}
+	// spec.priority and spec.preemptionPolicy come from the Priority
+	// admission plugin (the pod's PriorityClass), not from defaulting.
 	setIfEmpty(&p.Status.Phase, corev1.PodPending)
 }
 

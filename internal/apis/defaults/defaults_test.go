@@ -129,7 +129,7 @@ func TestDefault(t *testing.T) {
 		{"pod", &corev1.Pod{Spec: podSpec()}, func(t *testing.T, o runtime.Object) {
 			p := o.(*corev1.Pod)
 			checkPodSpec(t, &p.Spec)
-			if p.Spec.Priority == nil || *p.Spec.Priority != 0 || p.Spec.PreemptionPolicy == nil || p.Status.Phase != corev1.PodPending {
+			if p.Spec.Priority != nil || p.Spec.PreemptionPolicy != nil || p.Status.Phase != corev1.PodPending {
 				t.Errorf("pod priority/phase defaults: %+v", p)
 			}
 		}},
