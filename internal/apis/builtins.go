@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strconv"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -85,6 +86,11 @@ func builtinTable() []builtin {
 		{gv: authz, obj: &authorizationv1.SelfSubjectRulesReview{}, plural: "selfsubjectrulesreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.SubjectAccessReview{}, plural: "subjectaccessreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.LocalSubjectAccessReview{}, plural: "localsubjectaccessreviews", namespaced: true, virtual: true},
+		// admissionregistration.k8s.io: webhooks and admission policies.
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.MutatingWebhookConfiguration{}, list: &admissionregistrationv1.MutatingWebhookConfigurationList{}, plural: "mutatingwebhookconfigurations", categories: []string{"api-extensions"}},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingWebhookConfiguration{}, list: &admissionregistrationv1.ValidatingWebhookConfigurationList{}, plural: "validatingwebhookconfigurations", categories: []string{"api-extensions"}},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingAdmissionPolicy{}, list: &admissionregistrationv1.ValidatingAdmissionPolicyList{}, plural: "validatingadmissionpolicies", categories: []string{"api-extensions"}, sub: []string{"status"}, generation: true},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, list: &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{}, plural: "validatingadmissionpolicybindings", categories: []string{"api-extensions"}},
 	}
 }
 

@@ -1,6 +1,7 @@
 package apis
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -34,6 +35,7 @@ func NewScheme() (*runtime.Scheme, error) {
 		authorizationv1.AddToScheme,
 		autoscalingv1.AddToScheme,
 		metav1beta1.AddMetaToScheme,
+		admissionregistrationv1.AddToScheme,
 	}
 	for _, add := range adders {
 		if err := add(s); err != nil {

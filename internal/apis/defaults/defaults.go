@@ -103,6 +103,8 @@ func Default(obj runtime.Object) {
 		if o != nil {
 			defaultSubjects(o.Subjects)
 		}
+	default:
+		DefaultAdmissionRegistration(obj)
 	}
 }
 

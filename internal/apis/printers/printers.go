@@ -28,6 +28,9 @@ type Printer struct {
 // has no dedicated printer; callers then use Default. The returned Printer is
 // freshly built and may be modified by the caller.
 func For(gk schema.GroupKind) (*Printer, bool) {
+	if p, ok := forAdmissionRegistration(gk); ok {
+		return p, true
+	}
 	switch gk {
 	case schema.GroupKind{Group: "", Kind: "Namespace"}:
 		return typed(namespaceColumns(), printNamespace), true

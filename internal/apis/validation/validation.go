@@ -241,5 +241,8 @@ func rulesFor(obj runtime.Object) (kindRules, bool) {
 				}}, true
 		}
 	}
+	if r, ok := admissionRegistrationRules(obj); ok {
+		return r, true
+	}
 	return kindRules{}, false
 }
