@@ -19,8 +19,8 @@ func TestCatalogueRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Resources()) != 28 {
-		t.Errorf("%d built-in resources, want 28", len(c.Resources()))
+	if len(c.Resources()) != 32 {
+		t.Errorf("%d built-in resources, want 32", len(c.Resources()))
 	}
 	for _, r := range c.Resources() {
 		if r.Virtual {

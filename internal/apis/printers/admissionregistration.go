@@ -61,4 +61,3 @@ func webhookColumns() []metav1.TableColumnDefinition {
 		col("Webhooks", "integer", 0, "Webhooks indicates the number of webhooks registered in this configuration"),
 		ageColumn()}
 }
-

@@ -37,7 +37,7 @@ func admissionRegistrationRules(obj runtime.Object) (kindRules, bool) {
 	case *admissionregistrationv1.ValidatingAdmissionPolicy:
 		if o != nil {
 			return kindRules{meta: &o.ObjectMeta, name: apivalidation.NameIsDNSSubdomain,
-				body: func() field.ErrorList { return validatePolicySpec(&o.Spec, field.NewPath("spec")) },
+				body:   func() field.ErrorList { return validatePolicySpec(&o.Spec, field.NewPath("spec")) },
 				status: func(runtime.Object) field.ErrorList { return nil }}, true
 		}
 	case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
@@ -360,7 +360,7 @@ type celExpr struct {
 	ret  *celgo.Type
 }
 
-func (c celExpr) GetExpression() string     { return c.expr }
+func (c celExpr) GetExpression() string      { return c.expr }
 func (c celExpr) ReturnTypes() []*celgo.Type { return []*celgo.Type{c.ret} }
 
 // namedExpr is a policy variable.
