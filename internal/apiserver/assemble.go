@@ -134,6 +134,7 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	nodeStore, _ := s.stores.Store(mustLookup(cat, "", "v1", "nodes"))
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
 		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
+		Dynamic: s.dynamicAdmission(),
 	})
 	if err != nil {
 		return nil, err
