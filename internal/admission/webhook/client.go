@@ -85,6 +85,15 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 	if !ok {
 		return "", fmt.Errorf("service %s/%s has type %T", s.Namespace, s.Name, svcObj)
 	}
+	path := "/"
+	if s.Path != nil {
+		path = *s.Path
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// An ExternalName service names its host: dial it on the port.
+		u := url.URL{Scheme: "https", Host: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), Path: path}
+		return u.String(), nil
+	}
 	var sp *corev1.ServicePort
 	for i := range svc.Spec.Ports {
 		if svc.Spec.Ports[i].Port == port {
@@ -112,10 +121,6 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 		}
 		if target == 0 || len(ss.Addresses) == 0 {
 			continue
-		}
-		path := "/"
-		if s.Path != nil {
-			path = *s.Path
 		}
 		u := url.URL{Scheme: "https", Host: net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), Path: path}
 		return u.String(), nil
