@@ -42,6 +42,9 @@ func NewCache[T any](ctx context.Context, src Watcher, log *slog.Logger, compile
 	c.current.Store(&empty)
 	if src != nil {
 		go c.run(ctx, src)
+	} else {
+		// Nothing to watch: the empty state is the whole state.
+		c.once.Do(func() { close(c.synced) })
 	}
 	return c
 }
@@ -51,6 +54,30 @@ func (c *Cache[T]) Load() T { return *c.current.Load() }
 
 // Synced is closed once the initial state has been read.
 func (c *Cache[T]) Synced() <-chan struct{} { return c.synced }
+
+// readyWait bounds how long a request waits for a cache that has not read
+// its initial state yet (a server just started), as upstream's plugins do.
+const readyWait = 10 * time.Second
+
+// Ready returns the compiled value once the initial state has been read;
+// false when that did not happen within readyWait or ctx ended.
+func (c *Cache[T]) Ready(ctx context.Context) (T, bool) {
+	select {
+	case <-c.synced:
+		return c.Load(), true
+	default:
+	}
+	t := time.NewTimer(readyWait)
+	defer t.Stop()
+	select {
+	case <-c.synced:
+		return c.Load(), true
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	var zero T
+	return zero, false
+}
 
 func (c *Cache[T]) run(ctx context.Context, src Watcher) {
 	rv := ""

@@ -40,8 +40,14 @@ func dryRunCheck(a *registry.Attributes, h *hook) error {
 // patches; webhooks with reinvocationPolicy IfNeeded run once more when a
 // later webhook changed the object after them.
 func (p *Mutating) Admit(ctx context.Context, a *registry.Attributes) error {
-	hooks := p.Hooks.Load()
-	if len(hooks) == 0 || a.Object == nil {
+	if a.Object == nil || exempt(a) {
+		return nil
+	}
+	hooks, ok := p.Hooks.Ready(ctx)
+	if !ok {
+		return notReady(a)
+	}
+	if len(hooks) == 0 {
 		return nil
 	}
 	req := requestOf(a)
@@ -113,7 +119,13 @@ func (p *Validating) Admit(context.Context, *registry.Attributes) error { return
 // Validate calls the matching validating webhooks in parallel; the first
 // denial or failure (in configuration order) rejects the request.
 func (p *Validating) Validate(ctx context.Context, a *registry.Attributes) error {
-	hooks := p.Hooks.Load()
+	if exempt(a) {
+		return nil
+	}
+	hooks, ok := p.Hooks.Ready(ctx)
+	if !ok {
+		return notReady(a)
+	}
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -176,4 +188,24 @@ func (d *Dispatcher) failure(h *hook, err error) error {
 		return nil
 	}
 	return ec.status
+}
+
+// exempt reports the objects webhooks never see, as upstream: the webhook
+// configurations and policies themselves, so a broken webhook cannot lock
+// out its own repair.
+func exempt(a *registry.Attributes) bool {
+	if a.Resource.Group != admissionregistrationv1.GroupName {
+		return false
+	}
+	switch a.Resource.Plural {
+	case "mutatingwebhookconfigurations", "validatingwebhookconfigurations",
+		"validatingadmissionpolicies", "validatingadmissionpolicybindings":
+		return true
+	}
+	return false
+}
+
+// notReady is upstream's answer while the configurations are not loaded.
+func notReady(a *registry.Attributes) error {
+	return apierrors.NewForbidden(a.Resource.GroupResource(), a.Name, fmt.Errorf("not yet ready to handle request"))
 }

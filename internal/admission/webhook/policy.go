@@ -269,11 +269,20 @@ type auditFailure struct {
 
 // Validate evaluates every bound policy that matches a.
 func (p *PolicyPlugin) Validate(ctx context.Context, a *registry.Attributes) error {
-	bindings := p.Bindings.Load()
+	if exempt(a) {
+		return nil
+	}
+	bindings, ok := p.Bindings.Ready(ctx)
+	if !ok {
+		return notReady(a)
+	}
 	if len(bindings) == 0 {
 		return nil
 	}
-	policies := p.Policies.Load()
+	policies, ok := p.Policies.Ready(ctx)
+	if !ok {
+		return notReady(a)
+	}
 	req := requestOf(a)
 	va := lazyAttrs(ctx, a)
 	var denials []denial
