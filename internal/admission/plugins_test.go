@@ -16,9 +16,9 @@ func TestNewChain(t *testing.T) {
 		want            int
 		ok              bool
 	}{
-		{nil, nil, 6, true},
-		{[]string{"AlwaysDeny"}, nil, 7, true},
-		{nil, []string{"NamespaceLifecycle"}, 5, true},
+		{nil, nil, 9, true},
+		{[]string{"AlwaysDeny"}, nil, 10, true},
+		{nil, []string{"NamespaceLifecycle"}, 8, true},
 		{[]string{"Bogus"}, nil, 0, false},
 		{nil, []string{"Bogus"}, 0, false},
 	}
