@@ -39,7 +39,9 @@ func TestValidateWebhookConfigurations(t *testing.T) {
 			w.ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: "ns", Name: "svc", Path: str("/x"), Port: i32(8443)}}
 		}, ""},
 		{"unqualified name", func(w *admissionregistrationv1.ValidatingWebhook) { w.Name = "check" }, "webhooks[0].name"},
-		{"no client config", func(w *admissionregistrationv1.ValidatingWebhook) { w.ClientConfig = admissionregistrationv1.WebhookClientConfig{} }, "webhooks[0].clientConfig"},
+		{"no client config", func(w *admissionregistrationv1.ValidatingWebhook) {
+			w.ClientConfig = admissionregistrationv1.WebhookClientConfig{}
+		}, "webhooks[0].clientConfig"},
 		{"url and service", func(w *admissionregistrationv1.ValidatingWebhook) {
 			w.ClientConfig.Service = &admissionregistrationv1.ServiceReference{Namespace: "ns", Name: "svc"}
 		}, "webhooks[0].clientConfig"},
@@ -54,7 +56,9 @@ func TestValidateWebhookConfigurations(t *testing.T) {
 			w.ClientConfig = admissionregistrationv1.WebhookClientConfig{Service: &admissionregistrationv1.ServiceReference{Namespace: "ns", Name: "svc", Path: str("x")}}
 		}, "webhooks[0].clientConfig.service.path"},
 		{"no operations", func(w *admissionregistrationv1.ValidatingWebhook) { w.Rules[0].Operations = nil }, "webhooks[0].rules[0].operations"},
-		{"bad operation", func(w *admissionregistrationv1.ValidatingWebhook) { w.Rules[0].Operations = []admissionregistrationv1.OperationType{"PATCH"} }, "webhooks[0].rules[0].operations[0]"},
+		{"bad operation", func(w *admissionregistrationv1.ValidatingWebhook) {
+			w.Rules[0].Operations = []admissionregistrationv1.OperationType{"PATCH"}
+		}, "webhooks[0].rules[0].operations[0]"},
 		{"*/* with others", func(w *admissionregistrationv1.ValidatingWebhook) { w.Rules[0].Resources = []string{"*/*", "pods"} }, "webhooks[0].rules[0].resources"},
 		{"bad scope", func(w *admissionregistrationv1.ValidatingWebhook) {
 			s := admissionregistrationv1.ScopeType("Everywhere")
@@ -144,14 +148,22 @@ func TestValidatePolicies(t *testing.T) {
 		{"no constraints", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.MatchConstraints = nil }), "spec.matchConstraints"},
 		{"no rules", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.MatchConstraints.ResourceRules = nil }), "spec.matchConstraints.resourceRules"},
 		{"no validations", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.Validations = nil }), "spec.validations"},
-		{"syntax", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.Validations[0].Expression = "object.spec.(" }), "spec.validations[0].expression"},
-		{"unknown variable", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.Validations[0].Expression = "variables.nope > 1" }), "spec.validations[0].expression"},
-		{"params without paramKind", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.Validations[0].Expression = "params.x == 1" }), "spec.validations[0].expression"},
+		{"syntax", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+			s.Validations[0].Expression = "object.spec.("
+		}), "spec.validations[0].expression"},
+		{"unknown variable", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+			s.Validations[0].Expression = "variables.nope > 1"
+		}), "spec.validations[0].expression"},
+		{"params without paramKind", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+			s.Validations[0].Expression = "params.x == 1"
+		}), "spec.validations[0].expression"},
 		{"params with paramKind", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
 			s.ParamKind = &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
 			s.Validations[0].Expression = "params.data.x == 'y'"
 		}), ""},
-		{"message expression type", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) { s.Validations[0].MessageExpression = "1 + 1" }), "spec.validations[0].messageExpression"},
+		{"message expression type", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+			s.Validations[0].MessageExpression = "1 + 1"
+		}), "spec.validations[0].messageExpression"},
 		{"reason", policy(func(s *admissionregistrationv1.ValidatingAdmissionPolicySpec) {
 			r := metav1.StatusReason("Teapot")
 			s.Validations[0].Reason = &r
