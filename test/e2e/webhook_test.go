@@ -315,6 +315,26 @@ spec:
 		if out != "Fail Equivalent 10 Never * {}" {
 			t.Fatalf("defaults: %q", out)
 		}
+		mustContain(t, s.mustKubectl(t, "get", "mutatingwebhookconfigurations"), "NAME", "WEBHOOKS", "defaults")
+	})
+
+	t.Run("DELETE is sent with the old object", func(t *testing.T) {
+		s.mustKubectl(t, "-n", ns, "create", "configmap", "old-keep", "--from-literal=k=v")
+		y := strings.Replace(hookConfig("ValidatingWebhookConfiguration", "nodelete", urlClient(hooks, "/deny"),
+			"  matchConditions:\n  - name: old-bad\n    expression: 'oldObject.metadata.name == \"old-keep\"'\n", ns), `["CREATE"]`, `["DELETE"]`, 1)
+		apply(y)
+		defer del("validatingwebhookconfiguration", "nodelete")
+		eventually(t, 20*time.Second, func() string {
+			r := s.kubectl(t, "-n", ns, "delete", "configmap", "old-keep")
+			if r.code == 0 {
+				s.mustKubectl(t, "-n", ns, "create", "configmap", "old-keep", "--from-literal=k=v")
+				return "delete allowed"
+			}
+			if !strings.Contains(r.stderr, `denied the request: configmaps named bad are not welcome`) {
+				return r.combined()
+			}
+			return ""
+		})
 	})
 
 	t.Run("ValidatingAdmissionPolicy denies and warns", func(t *testing.T) {

@@ -101,7 +101,7 @@ func TestLegacyDocuments(t *testing.T) {
 					t.Errorf("group %+v", g)
 				}
 			}
-			want := []string{"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io"}
+			want := []string{"apps", "coordination.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io", "apiextensions.k8s.io", "events.k8s.io", "authentication.k8s.io", "authorization.k8s.io", "admissionregistration.k8s.io"}
 			if !slices.Equal(names, want) {
 				t.Errorf("groups %v, want %v", names, want)
 			}
