@@ -46,10 +46,10 @@ type compiledPolicy struct {
 // policySet maps policy names to compiled policies.
 type policySet map[string]*compiledPolicy
 
-// CompilePolicies compiles ValidatingAdmissionPolicies with upstream's
+// compilePolicies compiles ValidatingAdmissionPolicies with upstream's
 // compiler: variables, validations, messageExpressions, audit annotations
 // and match conditions share one composition environment.
-func CompilePolicies(objs []runtime.Object) policySet {
+func compilePolicies(objs []runtime.Object) policySet {
 	out := policySet{}
 	for _, o := range objs {
 		p, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicy)
@@ -230,8 +230,8 @@ func (cp *compiledPolicy) evaluate(ctx context.Context, v *vattrs, gvr schema.Gr
 // bindingSet is the bindings, sorted by name.
 type bindingSet []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
 
-// CompileBindings keeps the bindings in name order.
-func CompileBindings(objs []runtime.Object) bindingSet {
+// compileBindings keeps the bindings in name order.
+func compileBindings(objs []runtime.Object) bindingSet {
 	var out bindingSet
 	for _, o := range objs {
 		if b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok {

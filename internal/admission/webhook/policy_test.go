@@ -95,8 +95,8 @@ func (p paramMap) Params(_ context.Context, _, _, ns, name string, _ labels.Sele
 
 func policyPlugin(t *testing.T, p *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding, params ParamResolver) *PolicyPlugin {
 	t.Helper()
-	return &PolicyPlugin{D: &Dispatcher{Namespaces: mapGetter{}}, Policies: staticCache(CompilePolicies([]runtime.Object{p})),
-		Bindings: staticCache(CompileBindings([]runtime.Object{b})), Params: params}
+	return &PolicyPlugin{D: &Dispatcher{Namespaces: mapGetter{}}, Policies: staticCache(compilePolicies([]runtime.Object{p})),
+		Bindings: staticCache(compileBindings([]runtime.Object{b})), Params: params}
 }
 
 func TestPolicy(t *testing.T) {
@@ -185,7 +185,7 @@ func TestCacheFollowsStore(t *testing.T) {
 	st := registrytest.NewStore(t, testClient, "admissionregistration.k8s.io", "validatingwebhookconfigurations")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := NewCache(ctx, st, nil, CompileValidating)
+	c := NewCache(ctx, st, nil, compileValidating)
 	if _, ok := c.Ready(ctx); !ok {
 		t.Fatal("cache never synced")
 	}

@@ -35,10 +35,10 @@ func NewSources(ctx context.Context, cfg Config) *Sources {
 	}
 	return &Sources{
 		d:          &Dispatcher{Namespaces: cfg.Namespaces, Services: cfg.Services, Endpoints: cfg.Endpoints, Authorizer: cfg.Authorizer, Log: log},
-		mutating:   NewCache(ctx, cfg.MutatingConfigs, log, CompileMutating),
-		validating: NewCache(ctx, cfg.ValidatingConfigs, log, CompileValidating),
-		policies:   NewCache(ctx, cfg.Policies, log, CompilePolicies),
-		bindings:   NewCache(ctx, cfg.Bindings, log, CompileBindings),
+		mutating:   NewCache(ctx, cfg.MutatingConfigs, log, compileMutating),
+		validating: NewCache(ctx, cfg.ValidatingConfigs, log, compileValidating),
+		policies:   NewCache(ctx, cfg.Policies, log, compilePolicies),
+		bindings:   NewCache(ctx, cfg.Bindings, log, compileBindings),
 		params:     cfg.Params,
 	}
 }

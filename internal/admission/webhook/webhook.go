@@ -76,9 +76,9 @@ type webhookSpec struct {
 	reinvocation            *admissionregistrationv1.ReinvocationPolicyType
 }
 
-// CompileMutating compiles MutatingWebhookConfigurations (sorted by name,
+// compileMutating compiles MutatingWebhookConfigurations (sorted by name,
 // as upstream orders them).
-func CompileMutating(objs []runtime.Object) hookSet {
+func compileMutating(objs []runtime.Object) hookSet {
 	var out hookSet
 	for _, o := range objs {
 		c, ok := o.(*admissionregistrationv1.MutatingWebhookConfiguration)
@@ -93,8 +93,8 @@ func CompileMutating(objs []runtime.Object) hookSet {
 	return out
 }
 
-// CompileValidating compiles ValidatingWebhookConfigurations.
-func CompileValidating(objs []runtime.Object) hookSet {
+// compileValidating compiles ValidatingWebhookConfigurations.
+func compileValidating(objs []runtime.Object) hookSet {
 	var out hookSet
 	for _, o := range objs {
 		c, ok := o.(*admissionregistrationv1.ValidatingWebhookConfiguration)

@@ -81,7 +81,7 @@ func BenchmarkPolicies10(b *testing.B) {
 		binds = append(binds, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: name, ValidationActions: []admissionregistrationv1.ValidationAction{"Deny"}}})
 	}
-	p := &PolicyPlugin{D: &Dispatcher{Namespaces: mapGetter{}}, Policies: staticCache(CompilePolicies(pols)), Bindings: staticCache(CompileBindings(binds))}
+	p := &PolicyPlugin{D: &Dispatcher{Namespaces: mapGetter{}}, Policies: staticCache(compilePolicies(pols)), Bindings: staticCache(compileBindings(binds))}
 	a := configMapCreate(b, "ns", "cm", nil)
 	ctx := context.Background()
 	b.ReportAllocs()
