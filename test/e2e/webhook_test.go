@@ -375,6 +375,24 @@ spec:
 		if r := createCM("small"); r.code != 0 {
 			t.Fatalf("small configmap refused: %s", r.combined())
 		}
+		// status.typeChecking: the expressions type-check against ConfigMap.
+		eventually(t, 20*time.Second, func() string {
+			out := s.mustKubectl(t, "get", "validatingadmissionpolicy", "no-big", "-o", "jsonpath={.status.observedGeneration} {.status.typeChecking}")
+			if !strings.HasPrefix(out, "1 ") || strings.Contains(out, "expressionWarnings") {
+				return "status: " + out
+			}
+			return ""
+		})
+		s.mustKubectl(t, "patch", "validatingadmissionpolicy", "no-big", "--type=json", "-p",
+			`[{"op":"add","path":"/spec/validations/-","value":{"expression":"object.data.k == 1"}}]`)
+		eventually(t, 20*time.Second, func() string {
+			out := s.mustKubectl(t, "get", "validatingadmissionpolicy", "no-big", "-o", "jsonpath={.status.observedGeneration} {.status.typeChecking.expressionWarnings[0].fieldRef} {.status.typeChecking.expressionWarnings[0].warning}")
+			if !strings.HasPrefix(out, "2 spec.validations[1].expression /v1, Kind=ConfigMap: ") || !strings.Contains(out, "no matching overload") {
+				return "status: " + out
+			}
+			return ""
+		})
+		s.mustKubectl(t, "patch", "validatingadmissionpolicy", "no-big", "--type=json", "-p", `[{"op":"remove","path":"/spec/validations/1"}]`)
 		s.mustKubectl(t, "patch", "validatingadmissionpolicybinding", "no-big-binding", "--type=merge", "-p", `{"spec":{"validationActions":["Warn"]}}`)
 		eventually(t, 20*time.Second, func() string {
 			name := fmt.Sprintf("big-%d", time.Now().UnixNano())
