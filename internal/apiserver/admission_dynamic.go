@@ -44,6 +44,13 @@ func (s *server) dynamicAdmission() *webhook.Sources {
 		Params:            paramResolver{s},
 		Authorizer:        s.authorizer,
 		Log:               s.log,
+		Served: func(g, v, plural string) (string, bool) {
+			r, ok := s.catalogue.Lookup(g, v, plural)
+			if !ok {
+				return "", false
+			}
+			return r.Kind, true
+		},
 	})
 }
 

@@ -70,16 +70,20 @@ func versioned(ctx context.Context, a *registry.Attributes) *k8sadmission.Versio
 }
 
 // admissionRequest is the AdmissionReview request for a.
-func admissionRequest(ctx context.Context, uid string, a *registry.Attributes) (*admissionv1.AdmissionRequest, error) {
+// The object is shown in version (kind and resource too); requestKind and
+// requestResource stay the request's own.
+func admissionRequest(ctx context.Context, uid string, a *registry.Attributes, version string) (*admissionv1.AdmissionRequest, error) {
 	u, _ := request.UserFrom(ctx)
 	ui := userOf(u)
-	gvk := metav1.GroupVersionKind{Group: a.Resource.Group, Version: a.Resource.Version, Kind: a.Resource.Kind}
-	gvr := metav1.GroupVersionResource{Group: a.Resource.Group, Version: a.Resource.Version, Resource: a.Resource.Plural}
+	reqGVK := metav1.GroupVersionKind{Group: a.Resource.Group, Version: a.Resource.Version, Kind: a.Resource.Kind}
+	reqGVR := metav1.GroupVersionResource{Group: a.Resource.Group, Version: a.Resource.Version, Resource: a.Resource.Plural}
+	gvk, gvr := reqGVK, reqGVR
+	gvk.Version, gvr.Version = version, version
 	dry := a.DryRun
 	req := &admissionv1.AdmissionRequest{
 		UID:  typesUID(uid),
 		Kind: gvk, Resource: gvr, SubResource: a.Subresource,
-		RequestKind: &gvk, RequestResource: &gvr, RequestSubResource: a.Subresource,
+		RequestKind: &reqGVK, RequestResource: &reqGVR, RequestSubResource: a.Subresource,
 		Name: a.Name, Namespace: a.Namespace, Operation: admissionv1.Operation(opOf(a)),
 		DryRun: &dry,
 	}
@@ -91,13 +95,13 @@ func admissionRequest(ctx context.Context, uid string, a *registry.Attributes) (
 		}
 	}
 	var err error
-	if req.Object, err = raw(a.Object, a); err != nil {
+	if req.Object, err = raw(a.Object, a, version); err != nil {
 		return nil, err
 	}
-	if req.OldObject, err = raw(a.OldObject, a); err != nil {
+	if req.OldObject, err = raw(a.OldObject, a, version); err != nil {
 		return nil, err
 	}
-	req.Options, err = raw(optionsOf(a), nil)
+	req.Options, err = raw(optionsOf(a), nil, "")
 	return req, err
 }
 

@@ -93,22 +93,33 @@ func scopeMatches(scope *admissionregistrationv1.ScopeType, namespaced bool) boo
 	return !namespaced
 }
 
-// rulesMatch reports whether any rule covers req under the match policy.
-func rulesMatch(rules []admissionregistrationv1.RuleWithOperations, mp *admissionregistrationv1.MatchPolicyType, req reqInfo) bool {
+// ruleVersion decides whether rules cover req and in which version the
+// webhook sees the object: the request's own when a rule names it, else
+// (matchPolicy Equivalent) another served version of the same group and
+// resource that a rule names. served nil treats every version as served.
+func ruleVersion(rules []admissionregistrationv1.RuleWithOperations, mp *admissionregistrationv1.MatchPolicyType, req reqInfo, served KindResolver) (string, bool) {
 	for i := range rules {
 		if ruleMatches(&rules[i], req, true) {
-			return true
+			return req.version, true
 		}
 	}
 	if mp != nil && *mp == admissionregistrationv1.Exact {
-		return false
+		return "", false
 	}
 	for i := range rules {
-		if ruleMatches(&rules[i], req, false) {
-			return true
+		if !ruleMatches(&rules[i], req, false) {
+			continue
+		}
+		if served == nil {
+			return req.version, true
+		}
+		for _, v := range rules[i].APIVersions {
+			if _, ok := served(req.group, v, req.resource); ok && v != req.version {
+				return v, true
+			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // selector is a compiled label selector; nil matches everything.

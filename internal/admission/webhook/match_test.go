@@ -56,18 +56,36 @@ func TestRuleMatches(t *testing.T) {
 	}
 }
 
-func TestRulesMatchPolicy(t *testing.T) {
-	req := reqInfo{op: admissionregistrationv1.Create, group: "apps", version: "v1", resource: "deployments", namespaced: true}
-	rules := []admissionregistrationv1.RuleWithOperations{rule(create, []string{"apps"}, []string{"v1beta1"}, []string{"deployments"}, "*")}
+func TestRuleVersion(t *testing.T) {
+	req := reqInfo{op: admissionregistrationv1.Create, group: "example.com", version: "v2", resource: "widgets", namespaced: true}
+	rules := []admissionregistrationv1.RuleWithOperations{rule(create, []string{"example.com"}, []string{"v1"}, []string{"widgets"}, "*")}
 	exact, equiv := admissionregistrationv1.Exact, admissionregistrationv1.Equivalent
-	if rulesMatch(rules, &exact, req) {
-		t.Error("Exact matched another version")
+	served := func(g, v, r string) (string, bool) {
+		return "Widget", g == "example.com" && r == "widgets" && (v == "v1" || v == "v2")
 	}
-	if !rulesMatch(rules, &equiv, req) {
-		t.Error("Equivalent did not match the same group/resource in another version")
+	onlyV2 := func(g, v, r string) (string, bool) { return "Widget", v == "v2" }
+	tests := []struct {
+		name    string
+		mp      *admissionregistrationv1.MatchPolicyType
+		served  KindResolver
+		version string
+		ok      bool
+	}{
+		{"exact policy, other version", &exact, served, "", false},
+		{"equivalent: served v1", &equiv, served, "v1", true},
+		{"default is equivalent", nil, served, "v1", true},
+		{"equivalent, v1 not served", &equiv, onlyV2, "", false},
 	}
-	if !rulesMatch(rules, nil, req) {
-		t.Error("the default (Equivalent) did not match")
+	for _, tt := range tests {
+		v, ok := ruleVersion(rules, tt.mp, req, tt.served)
+		if v != tt.version || ok != tt.ok {
+			t.Errorf("%s: ruleVersion = %q, %v; want %q, %v", tt.name, v, ok, tt.version, tt.ok)
+		}
+	}
+	// A rule naming the request's version wins.
+	rules = append(rules, rule(create, []string{"example.com"}, []string{"v2"}, []string{"widgets"}, "*"))
+	if v, ok := ruleVersion(rules, &equiv, req, served); v != "v2" || !ok {
+		t.Errorf("exact rule: %q %v", v, ok)
 	}
 }
 

@@ -85,14 +85,14 @@ func (p *Mutating) Admit(ctx context.Context, a *registry.Attributes) error {
 // one runs h if it matches: changed reports a patch that changed the
 // object, called that h was asked.
 func (p *Mutating) one(ctx context.Context, a *registry.Attributes, req reqInfo, h *hook, va func() *vattrs) (changed, called bool, err error) {
-	ok, err := p.D.matches(ctx, a, req, h, va)
+	version, ok, err := p.D.matches(ctx, a, req, h, va)
 	if err != nil || !ok {
 		return false, false, err
 	}
 	if err := dryRunCheck(a, h); err != nil {
 		return false, false, err
 	}
-	resp, err := p.D.call(ctx, a, h)
+	resp, err := p.D.call(ctx, a, h, version)
 	if err != nil {
 		return false, true, p.D.failure(h, err)
 	}
@@ -104,7 +104,7 @@ func (p *Mutating) one(ctx context.Context, a *registry.Attributes, req reqInfo,
 		return false, true, nil
 	}
 	before := a.Object.DeepCopyObject()
-	if err := applyPatch(a, h, resp.patch); err != nil {
+	if err := applyPatch(a, h, resp.patch, version); err != nil {
 		return false, true, p.D.failure(h, err)
 	}
 	return !equality.Semantic.DeepEqual(before, a.Object), true, nil
@@ -132,8 +132,9 @@ func (p *Validating) Validate(ctx context.Context, a *registry.Attributes) error
 	req := requestOf(a)
 	va := lazyAttrs(ctx, a)
 	var todo []*hook
+	var versions []string
 	for _, h := range hooks {
-		ok, err := p.D.matches(ctx, a, req, h, va)
+		version, ok, err := p.D.matches(ctx, a, req, h, va)
 		if err != nil {
 			return err
 		}
@@ -144,6 +145,7 @@ func (p *Validating) Validate(ctx context.Context, a *registry.Attributes) error
 			return err
 		}
 		todo = append(todo, h)
+		versions = append(versions, version)
 	}
 	if len(todo) == 0 {
 		return nil
@@ -154,7 +156,7 @@ func (p *Validating) Validate(ctx context.Context, a *registry.Attributes) error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := p.D.call(ctx, a, h)
+			resp, err := p.D.call(ctx, a, h, versions[i])
 			if err != nil {
 				errs[i] = p.D.failure(h, err)
 				return

@@ -400,22 +400,22 @@ func (p *PolicyPlugin) matchResources(ctx context.Context, a *registry.Attribute
 	if objSel != nil && !objSel.matches(labelsOf(a.Object)) && !objSel.matches(labelsOf(a.OldObject)) {
 		return false, nil
 	}
-	if namedRulesMatch(m.ExcludeResourceRules, m.MatchPolicy, req, a.Name) {
+	if namedRulesMatch(m.ExcludeResourceRules, m.MatchPolicy, req, a.Name, p.D.Served) {
 		return false, nil
 	}
 	if len(m.ResourceRules) == 0 {
 		return true, nil
 	}
-	return namedRulesMatch(m.ResourceRules, m.MatchPolicy, req, a.Name), nil
+	return namedRulesMatch(m.ResourceRules, m.MatchPolicy, req, a.Name, p.D.Served), nil
 }
 
-func namedRulesMatch(rules []admissionregistrationv1.NamedRuleWithOperations, mp *admissionregistrationv1.MatchPolicyType, req reqInfo, name string) bool {
+func namedRulesMatch(rules []admissionregistrationv1.NamedRuleWithOperations, mp *admissionregistrationv1.MatchPolicyType, req reqInfo, name string, served KindResolver) bool {
 	for i := range rules {
 		r := &rules[i]
 		if len(r.ResourceNames) > 0 && !listMatches(r.ResourceNames, name) {
 			continue
 		}
-		if rulesMatch([]admissionregistrationv1.RuleWithOperations{r.RuleWithOperations}, mp, req) {
+		if _, ok := ruleVersion([]admissionregistrationv1.RuleWithOperations{r.RuleWithOperations}, mp, req, served); ok {
 			return true
 		}
 	}

@@ -68,7 +68,7 @@ func TestMatchConditionsAndSelectors(t *testing.T) {
 	ctx := request.WithUser(context.Background(), &user.Info{Name: "alice"})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := d.matches(ctx, tt.a, requestOf(tt.a), tt.h, lazyAttrs(ctx, tt.a))
+			_, got, err := d.matches(ctx, tt.a, requestOf(tt.a), tt.h, lazyAttrs(ctx, tt.a))
 			if (err != nil) != tt.err || got != tt.want {
 				t.Errorf("matches = %v, %v; want %v (error %v)", got, err, tt.want, tt.err)
 			}
@@ -78,7 +78,7 @@ func TestMatchConditionsAndSelectors(t *testing.T) {
 	h := mk(nil, nil, &metav1.LabelSelector{MatchLabels: map[string]string{"hook": "on"}})
 	a := configMapCreate(t, "x", "a", nil)
 	a.Operation, a.OldObject = registry.Update, configMapCreate(t, "x", "a", map[string]string{"hook": "on"}).Object
-	if ok, _ := d.matches(ctx, a, requestOf(a), h, lazyAttrs(ctx, a)); !ok {
+	if _, ok, _ := d.matches(ctx, a, requestOf(a), h, lazyAttrs(ctx, a)); !ok {
 		t.Error("old object's labels ignored")
 	}
 }

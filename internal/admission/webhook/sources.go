@@ -16,6 +16,8 @@ type Config struct {
 	Params                          ParamResolver
 	Authorizer                      authz.Authorizer
 	Log                             *slog.Logger
+	// Served names the served kinds, for matchPolicy Equivalent.
+	Served KindResolver
 }
 
 // Sources holds the caches the three plugins share.
@@ -34,7 +36,7 @@ func NewSources(ctx context.Context, cfg Config) *Sources {
 		log = slog.Default()
 	}
 	return &Sources{
-		d:          &Dispatcher{Namespaces: cfg.Namespaces, Services: cfg.Services, Endpoints: cfg.Endpoints, Authorizer: cfg.Authorizer, Log: log},
+		d:          &Dispatcher{Namespaces: cfg.Namespaces, Services: cfg.Services, Endpoints: cfg.Endpoints, Authorizer: cfg.Authorizer, Log: log, Served: cfg.Served},
 		mutating:   NewCache(ctx, cfg.MutatingConfigs, log, compileMutating),
 		validating: NewCache(ctx, cfg.ValidatingConfigs, log, compileValidating),
 		policies:   NewCache(ctx, cfg.Policies, log, compilePolicies),

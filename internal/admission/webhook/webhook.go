@@ -189,14 +189,28 @@ type Dispatcher struct {
 	Namespaces, Services, Endpoints Getter
 	Authorizer                      authz.Authorizer
 	Log                             *slog.Logger
+	// Served names the kinds the server serves (matchPolicy Equivalent);
+	// nil treats every version as served.
+	Served KindResolver
 }
 
 // matches decides whether h applies to a: rules, selectors, then CEL
 // match conditions (which may fail per failurePolicy).
-func (d *Dispatcher) matches(ctx context.Context, a *registry.Attributes, req reqInfo, h *hook, va func() *vattrs) (bool, error) {
-	if !rulesMatch(h.rules, h.matchPolicy, req) {
-		return false, nil
+// It returns the version the webhook sees the object in.
+func (d *Dispatcher) matches(ctx context.Context, a *registry.Attributes, req reqInfo, h *hook, va func() *vattrs) (string, bool, error) {
+	version, ok := ruleVersion(h.rules, h.matchPolicy, req, d.Served)
+	if !ok {
+		return "", false, nil
 	}
+	if version != req.version && !convertible(a) {
+		return "", false, nil
+	}
+	ok, err := d.selected(ctx, a, h, va)
+	return version, ok, err
+}
+
+// selected applies h's selectors and match conditions.
+func (d *Dispatcher) selected(ctx context.Context, a *registry.Attributes, h *hook, va func() *vattrs) (bool, error) {
 	if h.err != nil {
 		return true, nil // the call reports the error per failurePolicy
 	}
@@ -295,12 +309,13 @@ func badResponse(h *hook, err error) *errCall {
 }
 
 // call posts one AdmissionReview to h, bounded by its timeout.
-func (d *Dispatcher) call(ctx context.Context, a *registry.Attributes, h *hook) (*response, error) {
+// version is the one the webhook sees the object in (matchPolicy).
+func (d *Dispatcher) call(ctx context.Context, a *registry.Attributes, h *hook, version string) (*response, error) {
 	if h.err != nil {
 		return nil, callFailed(h, h.err)
 	}
 	uid := string(uuid.NewUUID())
-	req, err := admissionRequest(ctx, uid, a)
+	req, err := admissionRequest(ctx, uid, a, version)
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
@@ -402,18 +417,25 @@ func report(ctx context.Context, h *hook, r *response) {
 // applyPatch applies a JSONPatch to a.Object in place. A patch that does
 // not apply or yields something that is not the same kind of object is a
 // bad response: the object is left as it was.
-func applyPatch(a *registry.Attributes, h *hook, patch []byte) error {
+func applyPatch(a *registry.Attributes, h *hook, patch []byte, version string) error {
 	p, err := jsonpatch.DecodePatch(patch)
 	if err != nil {
 		return badResponse(h, fmt.Errorf("invalid JSON patch: %v", err))
 	}
-	orig, err := json.Marshal(a.Object)
+	orig, err := raw(a.Object, a, version)
 	if err != nil {
 		return apierrors.NewInternalError(err)
 	}
-	patched, err := p.Apply(orig)
+	patched, err := p.Apply(orig.Raw)
 	if err != nil {
 		return badResponse(h, fmt.Errorf("JSON patch could not be applied: %v", err))
+	}
+	if version != a.Resource.Version {
+		// Back from the webhook's version (custom resources convert by
+		// apiVersion alone).
+		if patched, err = withAPIVersion(patched, a.Resource.APIVersion()); err != nil {
+			return badResponse(h, fmt.Errorf("patched object is invalid: %v", err))
+		}
 	}
 	out := a.Resource.New()
 	if err := json.Unmarshal(patched, out); err != nil {
@@ -447,8 +469,9 @@ func applyPatch(a *registry.Attributes, h *hook, patch []byte) error {
 	return nil
 }
 
-// raw encodes obj for a review (nil stays empty).
-func raw(obj runtime.Object, a *registry.Attributes) (runtime.RawExtension, error) {
+// raw encodes obj for a review (nil stays empty), in version when that
+// is not the resource's own.
+func raw(obj runtime.Object, a *registry.Attributes, version string) (runtime.RawExtension, error) {
 	if obj == nil || reflect.ValueOf(obj).IsNil() {
 		return runtime.RawExtension{}, nil
 	}
@@ -456,5 +479,28 @@ func raw(obj runtime.Object, a *registry.Attributes) (runtime.RawExtension, erro
 		obj.GetObjectKind().SetGroupVersionKind(a.Resource.GVK())
 	}
 	b, err := json.Marshal(obj)
+	if err == nil && a != nil && version != "" && version != a.Resource.Version {
+		gv := a.Resource.Group + "/" + version
+		if a.Resource.Group == "" {
+			gv = version
+		}
+		b, err = withAPIVersion(b, gv)
+	}
 	return runtime.RawExtension{Raw: b}, err
+}
+
+// withAPIVersion rewrites the apiVersion of an encoded object.
+func withAPIVersion(b []byte, apiVersion string) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m["apiVersion"] = apiVersion
+	return json.Marshal(m)
+}
+
+// convertible reports whether a's objects can be shown in another version:
+// custom resources are (their versions differ by apiVersion only).
+func convertible(a *registry.Attributes) bool {
+	return a.Resource.Custom
 }

@@ -19,6 +19,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kastle-dev/kastle/internal/apis"
@@ -91,7 +92,7 @@ func TestCallEncodesReview(t *testing.T) {
 			ctx := request.WithUser(context.Background(), &user.Info{Name: "alice", UID: "a-1", Groups: []string{"devs"}, Extra: map[string][]string{"x": {"y"}}})
 			a := configMapCreate(t, "ns1", "cm1", nil)
 			a.DryRun = true
-			if _, err := d.call(ctx, a, h); err != nil {
+			if _, err := d.call(ctx, a, h, "v1"); err != nil {
 				t.Fatal(err)
 			}
 			r := got.Request
@@ -143,7 +144,7 @@ func TestCallFailures(t *testing.T) {
 			done := stop
 			t.Cleanup(func() { close(done) })
 			h.timeout = 200 * time.Millisecond
-			_, err := (&Dispatcher{}).call(context.Background(), configMapCreate(t, "ns", "cm", nil), h)
+			_, err := (&Dispatcher{}).call(context.Background(), configMapCreate(t, "ns", "cm", nil), h, "v1")
 			var ec *errCall
 			if !errors.As(err, &ec) || ec.status.ErrStatus.Code != tt.code || !strings.Contains(ec.Error(), tt.want) ||
 				!strings.Contains(ec.Error(), `failed calling webhook "test.kastle.dev"`) {
@@ -163,7 +164,7 @@ func TestCallFailures(t *testing.T) {
 	// An unknown certificate authority is a transport failure too.
 	h := tlsHook(t, answer(t, func(*admissionv1.AdmissionReview, *admissionv1.AdmissionResponse) {}), false, "v1")
 	h.client.http.Transport.(*http.Transport).TLSClientConfig.RootCAs = nil
-	if _, err := (&Dispatcher{}).call(context.Background(), configMapCreate(t, "ns", "cm", nil), h); err == nil || !strings.Contains(err.Error(), "certificate") {
+	if _, err := (&Dispatcher{}).call(context.Background(), configMapCreate(t, "ns", "cm", nil), h, "v1"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("untrusted webhook: %v", err)
 	}
 }
@@ -210,7 +211,7 @@ func TestApplyPatch(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := configMapCreate(t, "ns", "cm", nil)
 			before := a.Object.DeepCopyObject()
-			err := applyPatch(a, h, []byte(tt.patch))
+			err := applyPatch(a, h, []byte(tt.patch), "v1")
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v", err)
 			}
@@ -286,5 +287,38 @@ func TestMutatingReinvocation(t *testing.T) {
 	a.DryRun = true
 	if err := p.Admit(ctx, a); !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "does not support dry run") {
 		t.Errorf("dry run: %v", err)
+	}
+}
+
+func TestEquivalentVersionForCustomResources(t *testing.T) {
+	widgets := &apis.Resource{Group: "example.com", Version: "v2", Kind: "Widget", Plural: "widgets", Namespaced: true, Custom: true}
+	widgets.New = func() runtime.Object {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("example.com/v2")
+		u.SetKind("Widget")
+		return u
+	}
+	var got admissionv1.AdmissionRequest
+	h := tlsHook(t, answer(t, func(in *admissionv1.AdmissionReview, out *admissionv1.AdmissionResponse) {
+		got = *in.Request
+		pt := admissionv1.PatchTypeJSONPatch
+		out.PatchType, out.Patch = &pt, []byte(`[{"op":"add","path":"/metadata/labels","value":{"seen":"v1"}}]`)
+	}), true, "v1")
+	h.rules = []admissionregistrationv1.RuleWithOperations{rule(allOps, []string{"example.com"}, []string{"v1"}, []string{"widgets"}, "*")}
+	served := func(g, v, r string) (string, bool) { return "Widget", v == "v1" || v == "v2" }
+	p := &Mutating{D: &Dispatcher{Served: served}, Hooks: staticCache(hookSet{h})}
+	obj := widgets.New().(*unstructured.Unstructured)
+	obj.SetName("w")
+	obj.SetNamespace("ns")
+	a := &registry.Attributes{Operation: registry.Create, Resource: widgets, Namespace: "ns", Name: "w", Object: obj}
+	if err := p.Admit(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind.Version != "v1" || got.Resource.Version != "v1" || got.RequestKind.Version != "v2" || got.RequestResource.Version != "v2" ||
+		!strings.Contains(string(got.Object.Raw), `"apiVersion":"example.com/v1"`) {
+		t.Errorf("review: kind %v resource %v requestKind %v object %s", got.Kind, got.Resource, got.RequestKind, got.Object.Raw)
+	}
+	if obj.GetAPIVersion() != "example.com/v2" || obj.GetLabels()["seen"] != "v1" {
+		t.Errorf("patched object: %v", obj.Object)
 	}
 }
