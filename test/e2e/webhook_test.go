@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -91,7 +92,7 @@ func hookHandler(done <-chan struct{}) http.Handler {
 		answer(w, r, map[string]any{"allowed": false, "status": map[string]any{"code": 403, "message": "configmaps named bad are not welcome"}})
 	})
 	mux.HandleFunc("/allow-warn", func(w http.ResponseWriter, r *http.Request) {
-		answer(w, r, map[string]any{"allowed": true, "warnings": []string{"careful with that configmap"}})
+		answer(w, r, map[string]any{"allowed": true, "warnings": []string{"careful with that configmap"}, "auditAnnotations": map[string]string{"checked": "yes"}})
 	})
 	mux.HandleFunc("/label", func(w http.ResponseWriter, r *http.Request) {
 		patch := base64.StdEncoding.EncodeToString([]byte(`[{"op":"add","path":"/metadata/labels","value":{"mutated-by":"webhook"}}]`))
@@ -143,8 +144,18 @@ func urlClient(h *hookServer, path string) string {
 // TestWebhookAdmission runs real webhooks against a dedicated server
 // (webhook configurations are cluster-wide).
 func TestWebhookAdmission(t *testing.T) {
-	s := startServer(t, t.TempDir())
+	dir := t.TempDir()
+	auditLog := dir + "/audit.log"
+	policyFile := writeFile(t, "audit-policy.yaml", "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Metadata\n", 0o600)
+	s := startServer(t, dir+"/data", "--audit-log-path", auditLog, "--audit-policy-file", policyFile)
 	ns := s.namespace(t)
+	auditHas := func(want string) string {
+		b, err := os.ReadFile(auditLog)
+		if err != nil || !strings.Contains(string(b), want) {
+			return "audit log lacks " + want
+		}
+		return ""
+	}
 	hooks := newHookServer(t, "hook."+ns+".svc")
 
 	createCM := func(name string, extra ...string) result {
@@ -208,6 +219,8 @@ spec:
 			}
 			return ""
 		})
+		// The webhook's audit annotations land in the audit event, under its name.
+		eventually(t, 20*time.Second, func() string { return auditHas(`"warn.e2e.kastle.dev/checked":"yes"`) })
 	})
 
 	t.Run("failurePolicy with a down webhook", func(t *testing.T) {
@@ -393,7 +406,7 @@ spec:
 			return ""
 		})
 		s.mustKubectl(t, "patch", "validatingadmissionpolicy", "no-big", "--type=json", "-p", `[{"op":"remove","path":"/spec/validations/1"}]`)
-		s.mustKubectl(t, "patch", "validatingadmissionpolicybinding", "no-big-binding", "--type=merge", "-p", `{"spec":{"validationActions":["Warn"]}}`)
+		s.mustKubectl(t, "patch", "validatingadmissionpolicybinding", "no-big-binding", "--type=merge", "-p", `{"spec":{"validationActions":["Warn","Audit"]}}`)
 		eventually(t, 20*time.Second, func() string {
 			name := fmt.Sprintf("big-%d", time.Now().UnixNano())
 			r := s.kubectl(t, "-n", ns, "create", "configmap", name, "--from-literal=a=1", "--from-literal=b=2")
@@ -402,5 +415,6 @@ spec:
 			}
 			return ""
 		})
+		eventually(t, 20*time.Second, func() string { return auditHas(`validation.policy.admission.k8s.io/validation_failure`) })
 	})
 }
