@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/kastle-dev/kastle/internal/admission/webhook"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
 	"github.com/kastle-dev/kastle/internal/registry"
 )
@@ -34,6 +35,9 @@ type Deps struct {
 	// Authorizer is the server's authorizer chain (for plugins that check
 	// permissions such as approve or sign on signers).
 	Authorizer authz.Authorizer
+	// Dynamic feeds the webhook and policy plugins; nil when the server
+	// has none (then those plugins cannot be enabled).
+	Dynamic *webhook.Sources
 }
 
 // factories builds each known plugin by its kube-apiserver name. The
@@ -59,6 +63,11 @@ var factories = []struct {
 	{"CertificateSigning", true, func(d Deps) Plugin { return &CertificateSigning{Authorizer: d.Authorizer} }},
 	{"CertificateSubjectRestriction", true, func(Deps) Plugin { return CertificateSubjectRestriction{} }},
 	{"DefaultIngressClass", true, func(d Deps) Plugin { return &DefaultIngressClass{Classes: d.IngressClasses} }},
+	// Dynamic admission after the built-in plugins, in upstream's order:
+	// mutating webhooks, then policies, then validating webhooks.
+	{"MutatingAdmissionWebhook", true, func(d Deps) Plugin { return d.Dynamic.Mutating() }},
+	{"ValidatingAdmissionPolicy", true, func(d Deps) Plugin { return d.Dynamic.Policies() }},
+	{"ValidatingAdmissionWebhook", true, func(d Deps) Plugin { return d.Dynamic.Validating() }},
 	{"ResourceQuota", true, func(d Deps) Plugin { return &ResourceQuota{Quotas: d.Quotas} }},
 	{"AlwaysAdmit", false, func(Deps) Plugin { return alwaysAdmit{} }},
 	{"AlwaysDeny", false, func(Deps) Plugin { return alwaysDeny{} }},

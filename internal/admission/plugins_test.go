@@ -16,9 +16,9 @@ func TestNewChain(t *testing.T) {
 		want            int
 		ok              bool
 	}{
-		{nil, nil, 17, true},
-		{[]string{"AlwaysDeny"}, nil, 18, true},
-		{nil, []string{"NamespaceLifecycle"}, 16, true},
+		{nil, nil, 20, true},
+		{[]string{"AlwaysDeny"}, nil, 21, true},
+		{nil, []string{"NamespaceLifecycle"}, 19, true},
 		{[]string{"Bogus"}, nil, 0, false},
 		{nil, []string{"Bogus"}, 0, false},
 	}

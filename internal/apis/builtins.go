@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strconv"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -143,6 +144,11 @@ func builtinTable() []builtin {
 		{gv: flowcontrol, obj: &flowcontrolv1.FlowSchema{}, list: &flowcontrolv1.FlowSchemaList{}, plural: "flowschemas", sub: []string{"status"}, generation: true},
 		{gv: flowcontrol, obj: &flowcontrolv1.PriorityLevelConfiguration{}, list: &flowcontrolv1.PriorityLevelConfigurationList{}, plural: "prioritylevelconfigurations", sub: []string{"status"}, generation: true},
 		{gv: apiregistration, obj: &apiregistrationv1.APIService{}, list: &apiregistrationv1.APIServiceList{}, plural: "apiservices", categories: []string{"api-extensions"}, sub: []string{"status"}},
+		// admissionregistration.k8s.io: webhooks and admission policies.
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.MutatingWebhookConfiguration{}, list: &admissionregistrationv1.MutatingWebhookConfigurationList{}, plural: "mutatingwebhookconfigurations", categories: []string{"api-extensions"}},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingWebhookConfiguration{}, list: &admissionregistrationv1.ValidatingWebhookConfigurationList{}, plural: "validatingwebhookconfigurations", categories: []string{"api-extensions"}},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingAdmissionPolicy{}, list: &admissionregistrationv1.ValidatingAdmissionPolicyList{}, plural: "validatingadmissionpolicies", categories: []string{"api-extensions"}, sub: []string{"status"}, generation: true},
+		{gv: admissionregistrationv1.SchemeGroupVersion, obj: &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}, list: &admissionregistrationv1.ValidatingAdmissionPolicyBindingList{}, plural: "validatingadmissionpolicybindings", categories: []string{"api-extensions"}},
 	}
 }
 

@@ -23,8 +23,8 @@ func TestCatalogueRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Resources()) != 55 {
-		t.Errorf("%d built-in resources, want 55", len(c.Resources()))
+	if len(c.Resources()) != 59 {
+		t.Errorf("%d built-in resources, want 59", len(c.Resources()))
 	}
 	for _, r := range c.Resources() {
 		if r.Virtual {

@@ -1,6 +1,7 @@
 package apis
 
 import (
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -40,6 +41,7 @@ func NewScheme() (*runtime.Scheme, error) {
 		batchv1.AddToScheme,
 		policyv1.AddToScheme,
 		metav1beta1.AddMetaToScheme,
+		admissionregistrationv1.AddToScheme,
 	}
 	adders = append(adders, moreSchemeAdders...)
 	for _, add := range adders {

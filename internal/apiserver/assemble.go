@@ -149,10 +149,11 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	}
 	s.admission, err = admission.NewChain(cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins, admission.Deps{
 		Namespaces: nsStore, ServiceAccounts: saStore, Pods: podStore, Nodes: nodeStore, Authorizer: s.authorizer,
-		PodList: podStore, Warn: func(context.Context, string) {},
+		PodList: podStore, Warn: func(ctx context.Context, msg string) { request.AddWarning(ctx, msg) },
 		Quotas: quotaStore, LimitRanges: limitStore,
 		PriorityClasses: storeOf("scheduling.k8s.io", "priorityclasses"), StorageClasses: storeOf("storage.k8s.io", "storageclasses"),
 		IngressClasses: storeOf("networking.k8s.io", "ingressclasses"), RuntimeClasses: storeOf("node.k8s.io", "runtimeclasses"),
+		Dynamic: s.dynamicAdmission(),
 	})
 	if err != nil {
 		return nil, err

@@ -108,6 +108,7 @@ func Default(obj runtime.Object) {
 		}
 	default:
 		defaultMore(obj)
+		DefaultAdmissionRegistration(obj)
 	}
 }
 

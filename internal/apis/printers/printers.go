@@ -31,6 +31,9 @@ func For(gk schema.GroupKind) (*Printer, bool) {
 	if p, ok := moreFor(gk); ok {
 		return p, true
 	}
+	if p, ok := forAdmissionRegistration(gk); ok {
+		return p, true
+	}
 	switch gk {
 	case schema.GroupKind{Group: "", Kind: "Namespace"}:
 		return typed(namespaceColumns(), printNamespace), true

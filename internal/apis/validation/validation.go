@@ -250,7 +250,12 @@ func rulesFor(obj runtime.Object) (kindRules, bool) {
 				}}, true
 		}
 	default:
-		return moreRules(obj)
+		if r, ok := moreRules(obj); ok {
+			return r, true
+		}
+	}
+	if r, ok := admissionRegistrationRules(obj); ok {
+		return r, true
 	}
 	return kindRules{}, false
 }

@@ -112,6 +112,7 @@ func TestLegacyDocuments(t *testing.T) {
 				"autoscaling", "batch", "policy"}
 			// The groups of builtins_more.go.
 			want = append(want, "discovery.k8s.io", "networking.k8s.io", "node.k8s.io", "scheduling.k8s.io", "storage.k8s.io", "flowcontrol.apiserver.k8s.io", "apiregistration.k8s.io")
+			want = append(want, "admissionregistration.k8s.io")
 			if !slices.Equal(names, want) {
 				t.Errorf("groups %v, want %v", names, want)
 			}

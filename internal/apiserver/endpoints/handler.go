@@ -81,6 +81,8 @@ type WatchCounter interface {
 
 // ServeHTTP dispatches a resource request by verb.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Admission (webhooks, policies) may warn the client.
+	r = r.WithContext(request.WithWarnings(r.Context(), w.Header()))
 	info, ok := request.InfoFrom(r.Context())
 	if !ok || !info.IsResourceRequest {
 		status.Write(w, apierrors.NewNotFound(schema.GroupResource{}, ""))

@@ -1,0 +1,129 @@
+package webhook
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Getter reads one object (a registry store); resourceVersion "0" allows a
+// cached answer.
+type Getter interface {
+	Get(ctx context.Context, ns, name, resourceVersion string) (runtime.Object, error)
+}
+
+// endpointClient calls one webhook: its TLS roots and server name are fixed
+// when the configuration is compiled.
+type endpointClient struct {
+	http *http.Client
+	// url is set for clientConfig.url; service for clientConfig.service.
+	url     *url.URL
+	service *admissionregistrationv1.ServiceReference
+}
+
+func newEndpointClient(cc admissionregistrationv1.WebhookClientConfig) (*endpointClient, error) {
+	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if len(cc.CABundle) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cc.CABundle) {
+			return nil, fmt.Errorf("clientConfig.caBundle holds no PEM certificate")
+		}
+		tlsCfg.RootCAs = pool
+	}
+	c := &endpointClient{}
+	switch {
+	case cc.URL != nil:
+		u, err := url.Parse(*cc.URL)
+		if err != nil {
+			return nil, err
+		}
+		c.url = u
+	case cc.Service != nil:
+		c.service = cc.Service
+		// The certificate names the service, not the endpoint we dial.
+		tlsCfg.ServerName = cc.Service.Name + "." + cc.Service.Namespace + ".svc"
+	default:
+		return nil, fmt.Errorf("clientConfig has neither url nor service")
+	}
+	tr := &http.Transport{
+		TLSClientConfig:     tlsCfg,
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	}
+	c.http = &http.Client{Transport: tr}
+	return c, nil
+}
+
+// target returns the URL to post to: the configured one, or an endpoint
+// address of the service read from the cluster.
+func (c *endpointClient) target(ctx context.Context, services, endpoints Getter) (string, error) {
+	if c.url != nil {
+		return c.url.String(), nil
+	}
+	s := c.service
+	port := int32(443)
+	if s.Port != nil {
+		port = *s.Port
+	}
+	svcObj, err := services.Get(ctx, s.Namespace, s.Name, "0")
+	if err != nil {
+		return "", fmt.Errorf("service %q not found in namespace %q: %w", s.Name, s.Namespace, err)
+	}
+	svc, ok := svcObj.(*corev1.Service)
+	if !ok {
+		return "", fmt.Errorf("service %s/%s has type %T", s.Namespace, s.Name, svcObj)
+	}
+	path := "/"
+	if s.Path != nil {
+		path = *s.Path
+	}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		// An ExternalName service names its host: dial it on the port.
+		u := url.URL{Scheme: "https", Host: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), Path: path}
+		return u.String(), nil
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port {
+			sp = &svc.Spec.Ports[i]
+		}
+	}
+	if sp == nil {
+		return "", fmt.Errorf("service %s/%s has no port %d", s.Namespace, s.Name, port)
+	}
+	epObj, err := endpoints.Get(ctx, s.Namespace, s.Name, "0")
+	if err != nil {
+		return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+	}
+	ep, ok := epObj.(*corev1.Endpoints)
+	if !ok {
+		return "", fmt.Errorf("endpoints %s/%s has type %T", s.Namespace, s.Name, epObj)
+	}
+	for _, ss := range ep.Subsets {
+		var target int32
+		for _, p := range ss.Ports {
+			if p.Name == sp.Name || len(ss.Ports) == 1 {
+				target = p.Port
+				break
+			}
+		}
+		if target == 0 || len(ss.Addresses) == 0 {
+			continue
+		}
+		u := url.URL{Scheme: "https", Host: net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), Path: path}
+		return u.String(), nil
+	}
+	return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+}
