@@ -359,8 +359,31 @@ func customResource(obj *apiextensionsv1.CustomResourceDefinition, version strin
 		}
 		return sch.Validate(u.Object)
 	}
-	r.Validate = validate
-	r.ValidateUpdate = func(o, _ kruntime.Object) field.ErrorList { return validate(o) }
+	// x-kubernetes-validations rules run after the schema checks pass,
+	// with the stored object as oldSelf on updates (transition rules).
+	rules := func(o, old kruntime.Object) field.ErrorList {
+		u, _ := o.(*unstructured.Unstructured)
+		if u == nil || !sch.HasRules() {
+			return nil
+		}
+		var oldMap map[string]interface{}
+		if ou, ok := old.(*unstructured.Unstructured); ok {
+			oldMap = ou.Object
+		}
+		return sch.ValidateRules(context.Background(), u.Object, oldMap)
+	}
+	r.Validate = func(o kruntime.Object) field.ErrorList {
+		if errs := validate(o); len(errs) > 0 {
+			return errs
+		}
+		return rules(o, nil)
+	}
+	r.ValidateUpdate = func(o, old kruntime.Object) field.ErrorList {
+		if errs := validate(o); len(errs) > 0 {
+			return errs
+		}
+		return rules(o, old)
+	}
 	r.ValidateStatusUpdate = r.ValidateUpdate
 	r.Prune = func(o kruntime.Object) []string {
 		if u, ok := o.(*unstructured.Unstructured); ok {

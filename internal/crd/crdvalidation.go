@@ -90,18 +90,6 @@ func ValidateCRDUpdate(newCRD, oldCRD *apiextensionsv1.CustomResourceDefinition)
 	return errs
 }
 
-// Warnings lists what kastle accepts in a CRD but does not enforce, for
-// the server to return as API warnings.
-func Warnings(crd *apiextensionsv1.CustomResourceDefinition) []string {
-	var out []string
-	for _, v := range crd.Spec.Versions {
-		if v.Schema != nil && schemaHas(v.Schema.OpenAPIV3Schema, func(s *apiextensionsv1.JSONSchemaProps) bool { return len(s.XValidations) > 0 }) {
-			out = append(out, fmt.Sprintf("spec.versions[%s]: x-kubernetes-validations rules are not evaluated by this server", v.Name))
-		}
-	}
-	return out
-}
-
 func validateStoredVersions(stored []string, versions []apiextensionsv1.CustomResourceDefinitionVersion, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, s := range stored {
@@ -226,6 +214,7 @@ func validateVersion(v *apiextensionsv1.CustomResourceDefinitionVersion, p *fiel
 	} else {
 		statusEnabled := v.Subresources != nil && v.Subresources.Status != nil
 		errs = append(errs, validateSchema(v.Schema.OpenAPIV3Schema, sp, statusEnabled)...)
+		errs = append(errs, validateRuleCompilation(v.Schema.OpenAPIV3Schema, sp)...)
 	}
 	if sr := v.Subresources; sr != nil && sr.Scale != nil {
 		errs = append(errs, validateScale(sr.Scale, p.Child("subresources", "scale"))...)

@@ -388,15 +388,30 @@ func TestValidateCRDUpdate(t *testing.T) {
 	}
 }
 
-func TestWarnings(t *testing.T) {
+func TestRuleCompilation(t *testing.T) {
 	crd := crdWithSchema(t, `
 type: object
-x-kubernetes-validations:
-- rule: "self.spec.a == 1"`)
-	if w := Warnings(crd); len(w) != 1 {
-		t.Fatalf("want one warning, got %v", w)
+properties:
+  spec:
+    type: object
+    properties:
+      a: {type: integer}
+    x-kubernetes-validations:
+    - rule: "self.a > 0"
+    - rule: "self.nosuchfield == 1"
+    - rule: "self.a > 0"
+      messageExpression: "1 + "`)
+	errs := ValidateCRD(crd)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Field)
 	}
-	if w := Warnings(mustCRD(t, widgetCRD)); len(w) != 0 {
-		t.Fatalf("want no warning, got %v", w)
+	want := "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[1].rule"
+	if len(errs) != 2 || errs[0].Field != want || !strings.Contains(errs[0].Detail, "compilation failed") ||
+		!strings.HasSuffix(errs[1].Field, "x-kubernetes-validations[2].messageExpression") {
+		t.Fatalf("errors %v", errs)
+	}
+	if errs := ValidateCRD(mustCRD(t, widgetCRD)); len(errs) != 0 {
+		t.Fatalf("widget: %v", errs)
 	}
 }

@@ -70,7 +70,6 @@ func FuzzCRD(f *testing.F) {
 		errs := ValidateCRD(crd)
 		_ = ValidateCRDUpdate(crd, crd.DeepCopy())
 		_ = ComputeStatusAt(crd, []*apiextensionsv1.CustomResourceDefinition{crd}, time.Time{})
-		_ = Warnings(crd)
 		for _, v := range crd.Spec.Versions {
 			s, err := Compile(crd, v.Name)
 			if len(errs) == 0 && err != nil {

@@ -2,6 +2,8 @@ package crd
 
 import (
 	"fmt"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	schemacel "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,8 +23,12 @@ type Schema struct {
 	openapi      *spec.Schema
 	validator    *validate.SchemaValidator
 	subresources *apiextensionsv1.CustomResourceSubresources
-	headers      []metav1.TableColumnDefinition
-	columns      []*column
+	// cel evaluates the x-kubernetes-validations rules (nil: none) on
+	// the structural form of the schema.
+	cel        *schemacel.Validator
+	structural *structuralschema.Structural
+	headers    []metav1.TableColumnDefinition
+	columns    []*column
 }
 
 // node is the part of a schema that pruning and defaulting need, with
@@ -76,6 +82,9 @@ func Compile(crd *apiextensionsv1.CustomResourceDefinition, version string) (*Sc
 		root:      root,
 		openapi:   openapi,
 		validator: validate.NewSchemaValidator(openapi, nil, "", strfmt.Default),
+	}
+	if s.cel, s.structural, err = compileCEL(props); err != nil {
+		return nil, fmt.Errorf("crd %s version %s: %w", crd.Name, version, err)
 	}
 	if v.Subresources != nil {
 		s.subresources = v.Subresources.DeepCopy()
