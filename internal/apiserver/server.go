@@ -40,6 +40,10 @@ type Config struct {
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile    string
 	EtcdPrefix                               string
 	EtcdCompactionInterval                   time.Duration
+	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
+	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
+	// set it.
+	EtcdUnsafeNoFsync bool
 	MaxRequestsInFlight, MaxMutatingInFlight int
 	MinRequestTimeout                        time.Duration
 	ShutdownTimeout                          time.Duration
@@ -364,7 +368,7 @@ func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error
 		}
 		return c, func() { _ = c.Close() }, nil
 	}
-	e, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "etcd")})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "etcd"), UnsafeNoFsync: cfg.EtcdUnsafeNoFsync})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting embedded etcd: %w", err)
 	}
