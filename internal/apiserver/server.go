@@ -36,14 +36,16 @@ type Config struct {
 	ExtraSANs   []string
 	// EtcdServers selects an external etcd; empty runs an embedded one in
 	// DataDir/etcd.
-	EtcdServers                           []string
-	EtcdCAFile, EtcdCertFile, EtcdKeyFile string
-	EtcdPrefix                            string
-	EtcdCompactionInterval                time.Duration
+	EtcdServers                              []string
+	EtcdCAFile, EtcdCertFile, EtcdKeyFile    string
+	EtcdPrefix                               string
+	EtcdCompactionInterval                   time.Duration
+
 	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
 	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
 	// set it.
-	EtcdUnsafeNoFsync                        bool
+	EtcdUnsafeNoFsync bool
+
 	MaxRequestsInFlight, MaxMutatingInFlight int
 	MinRequestTimeout                        time.Duration
 	ShutdownTimeout                          time.Duration
