@@ -40,12 +40,6 @@ type Config struct {
 	EtcdCAFile, EtcdCertFile, EtcdKeyFile    string
 	EtcdPrefix                               string
 	EtcdCompactionInterval                   time.Duration
-
-	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
-	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
-	// set it.
-	EtcdUnsafeNoFsync bool
-
 	MaxRequestsInFlight, MaxMutatingInFlight int
 	MinRequestTimeout                        time.Duration
 	ShutdownTimeout                          time.Duration
@@ -110,6 +104,11 @@ type Config struct {
 	// certificates (0: one year); they are renewed at 70-90 % of it.
 	CertificateValidity time.Duration
 	Log                 *slog.Logger
+
+	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
+	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
+	// set it.
+	EtcdUnsafeNoFsync bool
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
