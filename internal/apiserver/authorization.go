@@ -188,7 +188,12 @@ func (s *server) feed(ctx context.Context, res *apis.Resource, upsert func(krunt
 		for ctx.Err() == nil {
 			w, err := st.Watch(ctx, "", &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
-				time.Sleep(time.Second)
+				// Wait, but not past the end: Stop must not leave this behind.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
 				if rv, err = list(); err != nil {
 					s.log.Warn("re-listing", "resource", res.String(), "err", err)
 				}

@@ -86,7 +86,18 @@ func start(ctx context.Context, opts Options) (_ *Environment, logs *logLines, e
 	ctx, cancelStart := context.WithTimeout(ctx, timeout)
 	defer cancelStart()
 
-	e := &Environment{dataDir: opts.DataDir, logs: logs, stopTimeout: opts.ControlPlaneStopTimeout, done: make(chan struct{})}
+	// Manifests are read first: a typo fails before anything starts.
+	crds, err := readCRDs(opts.CRDDirectoryPaths, opts.ErrorIfCRDPathMissing)
+	if err != nil {
+		return nil, logs, err
+	}
+	crds = append(crds, opts.CRDs...)
+	mutating, validating, err := opts.WebhookInstallOptions.read()
+	if err != nil {
+		return nil, logs, err
+	}
+
+	e := &Environment{WebhookInstallOptions: opts.WebhookInstallOptions, dataDir: opts.DataDir, logs: logs, stopTimeout: opts.ControlPlaneStopTimeout, done: make(chan struct{})}
 	if e.stopTimeout <= 0 {
 		e.stopTimeout = defaultStopTimeout
 	}
@@ -144,17 +155,11 @@ func start(ctx context.Context, opts Options) (_ *Environment, logs *logLines, e
 		return nil, logs, err
 	}
 
-	crds, err := readCRDs(opts.CRDDirectoryPaths, opts.ErrorIfCRDPathMissing)
-	if err != nil {
-		return nil, logs, err
-	}
-	crds = append(crds, opts.CRDs...)
 	if err := installCRDs(ctx, e.config, crds); err != nil {
 		return nil, logs, err
 	}
-	e.WebhookInstallOptions = opts.WebhookInstallOptions
 	if e.WebhookInstallOptions.installing() {
-		if err := e.installWebhooks(ctx); err != nil {
+		if err := e.installWebhooks(ctx, mutating, validating); err != nil {
 			return nil, logs, err
 		}
 	}

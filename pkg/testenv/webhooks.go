@@ -31,12 +31,8 @@ var ErrWebhooksNotServed = errors.New("admission webhooks are not served by this
 
 // installWebhooks prepares the local serving certificate, points the
 // configurations at it and creates them.
-func (e *Environment) installWebhooks(ctx context.Context) error {
+func (e *Environment) installWebhooks(ctx context.Context, mutating []*admissionregistrationv1.MutatingWebhookConfiguration, validating []*admissionregistrationv1.ValidatingWebhookConfiguration) error {
 	o := &e.WebhookInstallOptions
-	mutating, validating, err := o.read()
-	if err != nil {
-		return err
-	}
 	if err := e.setUpLocalServing(); err != nil {
 		return err
 	}
