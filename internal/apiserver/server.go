@@ -485,6 +485,11 @@ func startControllerManager(ctx context.Context, cfg Config, path string, p *pki
 		if err := manager.Run(ctx, mc); err != nil {
 			log.Error("controller manager stopped", "err", err)
 		}
+		// Its requests are over: close its connection now. Left open, the
+		// server's shutdown waits a second for it to act on GOAWAY.
+		if t, ok := rc.Transport.(interface{ CloseIdleConnections() }); ok {
+			t.CloseIdleConnections()
+		}
 	}()
 	return done, nil
 }
