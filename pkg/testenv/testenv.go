@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/connrotation"
 
 	"github.com/kastle-dev/kastle/internal/apiserver"
 	"github.com/kastle-dev/kastle/internal/cli"
@@ -46,6 +48,7 @@ type Environment struct {
 	client     *kubernetes.Clientset
 	ca         *pki.CA // the cluster CA, which also verifies client certificates
 	logs       *logLines
+	dialer     *connrotation.Dialer // connections of every client of this environment
 
 	stopTimeout time.Duration
 	cancel      context.CancelFunc
@@ -148,6 +151,13 @@ func start(ctx context.Context, opts Options) (_ *Environment, logs *logLines, e
 	// A local test server needs no client-side throttling; client-go's
 	// default (5 requests/s) only slows tests down.
 	e.config.QPS, e.config.Burst = -1, 0
+	// Every client made from Config or AddUser dials through e.dialer, so
+	// Stop can close their connections: the server's graceful shutdown
+	// otherwise waits a second on each idle HTTP/2 client. A custom dialer
+	// also keeps client-go from caching a transport per environment in
+	// its process-wide cache.
+	e.dialer = connrotation.NewDialer((&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext)
+	e.config.Dial = e.dialer.DialContext
 	if e.client, err = kubernetes.NewForConfig(e.config); err != nil {
 		return nil, logs, fmt.Errorf("testenv: %w", err)
 	}
@@ -190,6 +200,9 @@ func (e *Environment) Stop() error {
 	e.stopOnce.Do(func() {
 		if e.cancel != nil {
 			e.cancel()
+			if e.dialer != nil {
+				e.dialer.CloseAll()
+			}
 			select {
 			case <-e.done:
 				e.stopErr = e.runErr
