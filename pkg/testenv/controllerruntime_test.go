@@ -211,7 +211,9 @@ func TestControllerRuntimeValidatingWebhook(t *testing.T) {
 	})
 	o := env.WebhookInstallOptions
 	wh := webhook.NewServer(webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir})
-	wh.Register(path, &webhook.Admission{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
+	mgr := newManager(t, env, wh)
+	// Asking the manager for its webhook server is what makes it run it.
+	mgr.GetWebhookServer().Register(path, &webhook.Admission{Handler: admission.HandlerFunc(func(ctx context.Context, req admission.Request) admission.Response {
 		var obj struct {
 			Spec struct {
 				Size int64 `json:"size"`
@@ -225,7 +227,6 @@ func TestControllerRuntimeValidatingWebhook(t *testing.T) {
 		}
 		return admission.Allowed("")
 	})})
-	mgr := newManager(t, env, wh)
 	startManager(t, mgr)
 	waitFor(t, "the webhook server to serve", func() (bool, error) {
 		return wh.StartedChecker()(&http.Request{}) == nil, nil
