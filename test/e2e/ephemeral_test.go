@@ -52,8 +52,17 @@ func startEphemeral(t *testing.T) *ephemeral {
 		close(e.done)
 	}()
 	t.Cleanup(func() {
-		_ = e.cmd.Process.Kill()
-		<-e.done
+		// SIGTERM lets it remove its data dir; SIGKILL only if it hangs.
+		_ = e.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-e.done:
+		case <-time.After(stopTimeout):
+			_ = e.cmd.Process.Kill()
+			<-e.done
+		}
+		if e.line.DataDir != "" {
+			_ = os.RemoveAll(e.line.DataDir)
+		}
 	})
 	select {
 	case l := <-lines:
