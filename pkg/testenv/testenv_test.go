@@ -410,3 +410,41 @@ webhooks:
 		t.Error("the caller's object was changed")
 	}
 }
+
+// syncBuffer is a bytes.Buffer safe for the server's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestAttachControlPlaneOutput: the log reaches ControlPlaneOutput only
+// when attached; Logs has it either way.
+func TestAttachControlPlaneOutput(t *testing.T) {
+	t.Parallel()
+	for _, attach := range []bool{true, false} {
+		t.Run(strconv.FormatBool(attach), func(t *testing.T) {
+			t.Parallel()
+			var out syncBuffer
+			env := testenv.New(t, testenv.Options{AttachControlPlaneOutput: attach, ControlPlaneOutput: &out})
+			const ready = `msg="kastle API server ready"`
+			if got := strings.Contains(out.String(), ready); got != attach {
+				t.Errorf("ready line in the attached output: %v, want %v", got, attach)
+			}
+			if !strings.Contains(env.Logs(), ready) {
+				t.Errorf("Logs() lacks the ready line:\n%s", env.Logs())
+			}
+		})
+	}
+}
