@@ -92,7 +92,11 @@ func (s *server) reconcileBootstrapPolicy(ctx context.Context) error {
 	}
 	ensure := func(st *registry.Store, ns string, wanted kruntime.Object, reconcile func(existing kruntime.Object) (kruntime.Object, bool)) error {
 		acc, _ := meta.Accessor(wanted)
-		cur, err := st.Get(ctx, ns, acc.GetName(), "")
+		// Any cached state will do ("0"): a missing object is created with
+		// AlreadyExists tolerated, and an update is recomputed from the
+		// latest object. A consistent read would wait on etcd progress
+		// notifications, which under load made a start take seconds.
+		cur, err := st.Get(ctx, ns, acc.GetName(), "0")
 		if apierrors.IsNotFound(err) {
 			_, err = st.Create(ctx, ns, wanted, registry.WriteOptions{FieldManager: "kastle-bootstrap-policy"})
 			if apierrors.IsAlreadyExists(err) {
@@ -103,11 +107,13 @@ func (s *server) reconcileBootstrapPolicy(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		next, changed := reconcile(cur)
-		if !changed {
+		if _, changed := reconcile(cur); !changed {
 			return nil
 		}
-		_, err = st.Update(ctx, ns, acc.GetName(), func(kruntime.Object) (kruntime.Object, error) { return next, nil },
+		_, err = st.Update(ctx, ns, acc.GetName(), func(latest kruntime.Object) (kruntime.Object, error) {
+			next, _ := reconcile(latest)
+			return next, nil
+		},
 			registry.WriteOptions{FieldManager: "kastle-bootstrap-policy"})
 		return err
 	}
@@ -188,7 +194,12 @@ func (s *server) feed(ctx context.Context, res *apis.Resource, upsert func(krunt
 		for ctx.Err() == nil {
 			w, err := st.Watch(ctx, "", &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 			if err != nil {
-				time.Sleep(time.Second)
+				// Wait, but not past the end: Stop must not leave this behind.
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
 				if rv, err = list(); err != nil {
 					s.log.Warn("re-listing", "resource", res.String(), "err", err)
 				}

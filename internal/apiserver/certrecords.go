@@ -21,7 +21,8 @@ import (
 func (s *server) ensureRecordCRD(ctx context.Context) error {
 	st, _ := s.stores.Store(mustLookup(s.catalogue, "apiextensions.k8s.io", "v1", "customresourcedefinitions"))
 	crd := certrecord.CRD()
-	if _, err := st.Get(ctx, "", crd.Name, ""); err == nil {
+	// Any cached state will do: a stale miss ends in AlreadyExists below.
+	if _, err := st.Get(ctx, "", crd.Name, "0"); err == nil {
 		return nil
 	}
 	obj := st.Resource.New().(*apiextensionsv1.CustomResourceDefinition)

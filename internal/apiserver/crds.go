@@ -59,7 +59,12 @@ func (c *crdController) run(ctx context.Context, rv string) {
 		w, err := c.store.Watch(ctx, "", &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
 		if err != nil {
 			c.s.log.Warn("watching CRDs", "err", err)
-			time.Sleep(time.Second)
+			// Wait, but not past the end: Stop must not leave this behind.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 			rv = ""
 			continue
 		}

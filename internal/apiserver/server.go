@@ -111,6 +111,11 @@ type Config struct {
 	// first global unicast address when binding to all).
 	ServiceClusterIPRange, ServiceNodePortRange, AdvertiseAddress string
 	Log                                                           *slog.Logger
+
+	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
+	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
+	// set it.
+	EtcdUnsafeNoFsync bool
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -348,8 +353,9 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		defer insecure.Close()
 	}
 	srv.startRenewal(ctrlCtx, cfg, pr.p, kcPath, cmPath, kubelet)
+	var cmDone <-chan struct{}
 	if cfg.RunControllers {
-		if err := startControllerManager(ctrlCtx, cfg, cmPath, pr.p, log); err != nil {
+		if cmDone, err = startControllerManager(ctrlCtx, cfg, cmPath, pr.p, log); err != nil {
 			return err
 		}
 	}
@@ -365,6 +371,18 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	log.Info("shutting down")
 	srv.ready.Store(false)
+	// The controller manager is a client of this server: stop it while the
+	// server still answers, or its informers would back off against a
+	// closed port for up to 30 s, past Run's return (client-go's retry
+	// sleep does not watch the context).
+	stopControllers()
+	if cmDone != nil {
+		select {
+		case <-cmDone:
+		case <-time.After(cfg.ShutdownTimeout):
+			log.Warn("the controller manager did not stop in time")
+		}
+	}
 	close(srv.done) // ends watches so Shutdown need not wait for them
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
@@ -383,7 +401,7 @@ func startEtcd(ctx context.Context, cfg Config) (*clientv3.Client, func(), error
 		}
 		return c, func() { _ = c.Close() }, nil
 	}
-	e, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "etcd")})
+	e, err := embedded.Start(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "etcd"), UnsafeNoFsync: cfg.EtcdUnsafeNoFsync})
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting embedded etcd: %w", err)
 	}
@@ -458,11 +476,12 @@ func (unsecuredUser) Authenticate(*http.Request) (*user.Info, bool, error) {
 // startControllerManager runs the controller manager in-process, talking
 // to this server through controller-manager.conf like an out-of-process
 // one would, so both paths are the same code.
-func startControllerManager(ctx context.Context, cfg Config, path string, p *pki.ServerPKI, log *slog.Logger) error {
+// The returned channel is closed when it has stopped (after ctx ends).
+func startControllerManager(ctx context.Context, cfg Config, path string, p *pki.ServerPKI, log *slog.Logger) (<-chan struct{}, error) {
 	// Follow the file: the renewer replaces its certificate.
 	rc, err := kubeconfig.RotatingConfig(ctx, path, 5*time.Second)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	mc := cfg.Controllers
 	mc.Client, mc.Log = rc, log.With("component", "controller-manager")
@@ -479,10 +498,17 @@ func startControllerManager(ctx context.Context, cfg Config, path string, p *pki
 		sum := sha256.Sum256([]byte(cfg.DataDir + "|" + cfg.BindAddress))
 		mc.Identity = fmt.Sprintf("%s_%x", host, sum[:6])
 	}
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		if err := manager.Run(ctx, mc); err != nil {
 			log.Error("controller manager stopped", "err", err)
 		}
+		// Its requests are over: close its connection now. Left open, the
+		// server's shutdown waits a second for it to act on GOAWAY.
+		if t, ok := rc.Transport.(interface{ CloseIdleConnections() }); ok {
+			t.CloseIdleConnections()
+		}
 	}()
-	return nil
+	return done, nil
 }

@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -17,6 +22,7 @@ import (
 func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 	cfg := apiserver.DefaultConfig()
 	ctrl := newControllerFlags()
+	var ephemeral bool
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the control plane: API server, embedded etcd and controllers",
@@ -26,12 +32,55 @@ func newServerCommand(logger func() *slog.Logger) *cobra.Command {
 			ctrl.apply(&cfg.Controllers, csrsigning.CAFiles{})
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			if ephemeral {
+				return runEphemeral(ctx, cmd, cfg)
+			}
+			if cfg.DataDir == "" {
+				return errors.New("--data-dir is required (or --ephemeral for a throwaway server)")
+			}
 			return apiserver.Run(ctx, cfg, nil)
 		},
 	}
 	addServerFlags(cmd.Flags(), &cfg, ctrl)
-	_ = cmd.MarkFlagRequired("data-dir")
+	cmd.Flags().BoolVar(&ephemeral, "ephemeral", false, "a throwaway server for tests in any language: a temporary data dir removed on exit, a free port (unless --secure-port is given), no fsync; prints one JSON line {\"url\",\"kubeconfig\",\"dataDir\"} on stdout when ready")
 	return cmd
+}
+
+// ephemeralReady is the line `kastle server --ephemeral` prints on
+// stdout once it serves, for test harnesses in other languages.
+type ephemeralReady struct {
+	URL        string `json:"url"`
+	Kubeconfig string `json:"kubeconfig"`
+	DataDir    string `json:"dataDir"`
+}
+
+// runEphemeral runs the server on a fresh temporary data dir and removes
+// it when the server stops.
+func runEphemeral(ctx context.Context, cmd *cobra.Command, cfg apiserver.Config) error {
+	if cfg.DataDir != "" {
+		return errors.New("--ephemeral makes its own data dir: do not give --data-dir")
+	}
+	dir, err := os.MkdirTemp("", "kastle-ephemeral-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.DataDir = dir
+	if !cmd.Flags().Changed("secure-port") {
+		cfg.SecurePort = 0
+	}
+	// Nothing of a throwaway cluster needs to survive a crash.
+	cfg.EtcdUnsafeNoFsync = true
+	out := cmd.OutOrStdout()
+	var writeErr error
+	err = apiserver.Run(ctx, cfg, func(url, kubeconfigPath string) {
+		line, _ := json.Marshal(ephemeralReady{URL: url, Kubeconfig: kubeconfigPath, DataDir: dir})
+		_, writeErr = fmt.Fprintf(out, "%s\n", line)
+	})
+	if err == nil && writeErr != nil {
+		err = fmt.Errorf("printing the ready line: %w", writeErr)
+	}
+	return err
 }
 
 // addServerFlags binds kube-apiserver's flags (and the in-process

@@ -53,7 +53,12 @@ func (c *Controller) watch(ctx context.Context, kick chan<- struct{}) {
 	for ctx.Err() == nil {
 		w, err := c.Namespaces.Watch(ctx, "", &metav1.ListOptions{})
 		if err != nil {
-			time.Sleep(time.Second)
+			// Wait, but not past the end: Stop must not leave this behind.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 			continue
 		}
 		for ev := range w.ResultChan() {
