@@ -183,6 +183,15 @@ func (c *crdController) install(obj *apiextensionsv1.CustomResourceDefinition) e
 	if storageRes == nil {
 		return fmt.Errorf("CRD %s has no storage version", obj.Name)
 	}
+	conv, err := c.s.newConversionWebhook(obj)
+	if err != nil {
+		return err
+	}
+	if conv != nil {
+		for _, r := range rs {
+			useConversionWebhook(r, conv, storageRes.APIVersion())
+		}
+	}
 	selectable := unionSelectable(obj)
 	key := strings.Join(selectable, ",")
 	if prev, ok := c.selectable[obj.Name]; ok && prev != key {

@@ -2,6 +2,7 @@ package crd
 
 import (
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -154,9 +155,9 @@ func validateSpec(spec *apiextensionsv1.CustomResourceDefinitionSpec, p *field.P
 		case c.Strategy == "":
 			errs = append(errs, field.Required(cp.Child("strategy"), ""))
 		case c.Strategy == apiextensionsv1.WebhookConverter:
-			errs = append(errs, field.NotSupported(cp.Child("strategy"), c.Strategy, []string{string(apiextensionsv1.NoneConverter)}))
+			errs = append(errs, validateConversionWebhook(c.Webhook, cp.Child("webhook"))...)
 		case c.Strategy != apiextensionsv1.NoneConverter:
-			errs = append(errs, field.NotSupported(cp.Child("strategy"), c.Strategy, []string{string(apiextensionsv1.NoneConverter)}))
+			errs = append(errs, field.NotSupported(cp.Child("strategy"), c.Strategy, []string{string(apiextensionsv1.NoneConverter), string(apiextensionsv1.WebhookConverter)}))
 		}
 		if c.Strategy == apiextensionsv1.NoneConverter && c.Webhook != nil {
 			errs = append(errs, field.Forbidden(cp.Child("webhook"), "should not be set when strategy is not set to Webhook"))
@@ -384,4 +385,57 @@ func sortedKeys(m map[string]apiextensionsv1.JSONSchemaProps) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// validateConversionWebhook checks spec.conversion.webhook: a client
+// config with exactly one of url (https, no user, query or fragment) and
+// service, and at least one review version this server speaks.
+func validateConversionWebhook(w *apiextensionsv1.WebhookConversion, p *field.Path) field.ErrorList {
+	if w == nil || w.ClientConfig == nil {
+		return field.ErrorList{field.Required(p.Child("clientConfig"), "required when strategy is set to Webhook")}
+	}
+	var errs field.ErrorList
+	cc, cp := w.ClientConfig, p.Child("clientConfig")
+	switch {
+	case cc.URL == nil && cc.Service == nil:
+		errs = append(errs, field.Required(cp, "exactly one of url or service is required"))
+	case cc.URL != nil && cc.Service != nil:
+		errs = append(errs, field.Required(cp, "exactly one of url or service is required"))
+	case cc.URL != nil:
+		u, err := url.Parse(*cc.URL)
+		switch {
+		case err != nil:
+			errs = append(errs, field.Invalid(cp.Child("url"), *cc.URL, "must be a valid URL"))
+		case u.Scheme != "https":
+			errs = append(errs, field.Invalid(cp.Child("url"), *cc.URL, "'https' is the only allowed URL scheme"))
+		case u.Host == "":
+			errs = append(errs, field.Invalid(cp.Child("url"), *cc.URL, "host must be specified"))
+		case u.User != nil:
+			errs = append(errs, field.Invalid(cp.Child("url"), *cc.URL, "user information is not permitted in the URL"))
+		case u.Fragment != "" || u.RawQuery != "":
+			errs = append(errs, field.Invalid(cp.Child("url"), *cc.URL, "fragments and query parameters are not permitted in the URL"))
+		}
+	default:
+		sp := cp.Child("service")
+		if cc.Service.Name == "" {
+			errs = append(errs, field.Required(sp.Child("name"), "service name is required"))
+		}
+		if cc.Service.Namespace == "" {
+			errs = append(errs, field.Required(sp.Child("namespace"), "service namespace is required"))
+		}
+		if cc.Service.Port != nil && (*cc.Service.Port < 1 || *cc.Service.Port > 65535) {
+			errs = append(errs, field.Invalid(sp.Child("port"), *cc.Service.Port, "port is not valid: must be between 1 and 65535, inclusive"))
+		}
+	}
+	supported := false
+	for _, v := range w.ConversionReviewVersions {
+		if v == "v1" || v == "v1beta1" {
+			supported = true
+		}
+	}
+	if !supported {
+		errs = append(errs, field.Invalid(p.Child("conversionReviewVersions"), w.ConversionReviewVersions,
+			"must include at least one of v1, v1beta1"))
+	}
+	return errs
 }

@@ -89,9 +89,19 @@ func TestValidateCRDRules(t *testing.T) {
 			`spec.versions[0].name: Invalid value: "1.0"`},
 		{"missing schema", func(c *apiextensionsv1.CustomResourceDefinition) { v0(c).Schema = nil },
 			`spec.versions[0].schema.openAPIV3Schema: Required value`},
-		{"webhook conversion", func(c *apiextensionsv1.CustomResourceDefinition) {
+		{"webhook conversion without client", func(c *apiextensionsv1.CustomResourceDefinition) {
 			c.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter}
-		}, `spec.conversion.strategy: Unsupported value: "Webhook": supported values: "None"`},
+		}, `spec.conversion.webhook.clientConfig: Required value`},
+		{"webhook conversion over http", func(c *apiextensionsv1.CustomResourceDefinition) {
+			u := "http://example.com/convert"
+			c.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{ClientConfig: &apiextensionsv1.WebhookClientConfig{URL: &u}, ConversionReviewVersions: []string{"v1"}}}
+		}, `spec.conversion.webhook.clientConfig.url: Invalid value: "http://example.com/convert": 'https' is the only allowed URL scheme`},
+		{"webhook conversion review versions", func(c *apiextensionsv1.CustomResourceDefinition) {
+			u := "https://example.com/convert"
+			c.Spec.Conversion = &apiextensionsv1.CustomResourceConversion{Strategy: apiextensionsv1.WebhookConverter,
+				Webhook: &apiextensionsv1.WebhookConversion{ClientConfig: &apiextensionsv1.WebhookClientConfig{URL: &u}, ConversionReviewVersions: []string{"v9"}}}
+		}, `spec.conversion.webhook.conversionReviewVersions: Invalid value`},
 		{"preserveUnknownFields", func(c *apiextensionsv1.CustomResourceDefinition) { c.Spec.PreserveUnknownFields = true },
 			`spec.preserveUnknownFields: Invalid value: true`},
 		{"printer column type", func(c *apiextensionsv1.CustomResourceDefinition) { v0(c).AdditionalPrinterColumns[0].Type = "float" },

@@ -32,6 +32,13 @@ type hookServer struct {
 // newHookServer serves the behaviours the tests need, by path.
 func newHookServer(t *testing.T, dnsNames ...string) *hookServer {
 	t.Helper()
+	return newTLSHookServer(t, hookHandler, dnsNames...)
+}
+
+// newTLSHookServer serves handler (given a channel closed at cleanup) over
+// HTTPS on 127.0.0.1 with a certificate from a fresh CA.
+func newTLSHookServer(t *testing.T, handler func(done <-chan struct{}) http.Handler, dnsNames ...string) *hookServer {
+	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "webhook-test-ca"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
@@ -55,7 +62,7 @@ func newHookServer(t *testing.T, dnsNames ...string) *hookServer {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	srv := &http.Server{Handler: hookHandler(done), TLSConfig: &tls.Config{
+	srv := &http.Server{Handler: handler(done), TLSConfig: &tls.Config{
 		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { close(done); _ = srv.Close() })

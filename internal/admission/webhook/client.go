@@ -1,10 +1,12 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -126,4 +128,50 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 		return u.String(), nil
 	}
 	return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+}
+
+// Endpoint posts JSON documents to one webhook named by a clientConfig
+// (URL or Service, caBundle), as admission does; CRD conversion webhooks
+// use it too.
+type Endpoint struct {
+	c                   *endpointClient
+	services, endpoints Getter
+}
+
+// NewEndpoint builds the client of cc; services and endpoints resolve the
+// Service form.
+func NewEndpoint(cc admissionregistrationv1.WebhookClientConfig, services, endpoints Getter) (*Endpoint, error) {
+	c, err := newEndpointClient(cc)
+	if err != nil {
+		return nil, err
+	}
+	return &Endpoint{c: c, services: services, endpoints: endpoints}, nil
+}
+
+// Post sends body (JSON) and returns the body of a 2xx answer; ctx bounds
+// the whole exchange.
+func (e *Endpoint) Post(ctx context.Context, body []byte) ([]byte, error) {
+	target, err := e.c.target(ctx, e.services, e.endpoints)
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := e.c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("the server responded with the status code %d", resp.StatusCode)
+	}
+	return data, nil
 }
