@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/kastle-dev/kastle/internal/apis/eventsconv"
 	"github.com/kastle-dev/kastle/internal/apis/hpaconv"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
@@ -45,9 +46,6 @@ type builtin struct {
 	// "finalize", …
 	sub        []string
 	generation bool
-	// statusMeta: writes to status may also change labels and annotations
-	// (upstream's status strategies of pods, nodes, services, namespaces).
-	statusMeta bool
 	// virtual resources are create-only reviews answered by the server,
 	// never stored (SelfSubjectReview, SubjectAccessReview, …).
 	virtual bool
@@ -59,6 +57,9 @@ type builtin struct {
 	// fromStorage/toStorage: this row is served from the storage of
 	// another version of the same resource (autoscaling/v1 HPAs).
 	fromStorage, toStorage func(runtime.Object) (runtime.Object, error)
+	// storedAs names the storage of another group's resource this row is
+	// served from ("events" of core for events.k8s.io).
+	storedAs *schema.GroupResource
 }
 
 var (
@@ -82,14 +83,14 @@ var (
 func builtinTable() []builtin {
 	all := []string{"all"}
 	return []builtin{
-		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status", "finalize"}, statusMeta: true, fields: namespaceFields},
+		{gv: core, obj: &corev1.Namespace{}, list: &corev1.NamespaceList{}, plural: "namespaces", short: []string{"ns"}, sub: []string{"status", "finalize"}, fields: namespaceFields},
 		{gv: core, obj: &corev1.ConfigMap{}, list: &corev1.ConfigMapList{}, plural: "configmaps", namespaced: true, short: []string{"cm"}},
 		{gv: core, obj: &corev1.Secret{}, list: &corev1.SecretList{}, plural: "secrets", namespaced: true, fields: secretFields},
 		{gv: core, obj: &corev1.ServiceAccount{}, list: &corev1.ServiceAccountList{}, plural: "serviceaccounts", namespaced: true, short: []string{"sa"}, sub: []string{"token"}},
-		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status", "proxy"}, statusMeta: true, fields: nodeFields},
-		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status", "binding", "eviction", "ephemeralcontainers"}, statusMeta: true, fields: podFields},
+		{gv: core, obj: &corev1.Node{}, list: &corev1.NodeList{}, plural: "nodes", short: []string{"no"}, sub: []string{"status", "proxy"}, fields: nodeFields},
+		{gv: core, obj: &corev1.Pod{}, list: &corev1.PodList{}, plural: "pods", namespaced: true, short: []string{"po"}, categories: all, sub: []string{"status", "binding", "eviction", "ephemeralcontainers"}, fields: podFields},
 		{gv: core, obj: &corev1.PersistentVolumeClaim{}, list: &corev1.PersistentVolumeClaimList{}, plural: "persistentvolumeclaims", namespaced: true, short: []string{"pvc"}, sub: []string{"status"}},
-		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}, statusMeta: true},
+		{gv: core, obj: &corev1.Service{}, list: &corev1.ServiceList{}, plural: "services", namespaced: true, short: []string{"svc"}, categories: all, sub: []string{"status"}},
 		{gv: core, obj: &corev1.Endpoints{}, list: &corev1.EndpointsList{}, plural: "endpoints", singular: "endpoints", namespaced: true, short: []string{"ep"}},
 		{gv: core, obj: &corev1.Event{}, list: &corev1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: coreEventFields},
 		{gv: core, obj: &corev1.LimitRange{}, list: &corev1.LimitRangeList{}, plural: "limitranges", namespaced: true, short: []string{"limits"}},
@@ -112,7 +113,10 @@ func builtinTable() []builtin {
 		{gv: rbac, obj: &rbacv1.RoleBinding{}, list: &rbacv1.RoleBindingList{}, plural: "rolebindings", namespaced: true},
 		{gv: certificates, obj: &certificatesv1.CertificateSigningRequest{}, list: &certificatesv1.CertificateSigningRequestList{}, plural: "certificatesigningrequests", short: []string{"csr"}, sub: []string{"status", "approval"}, fields: csrFields},
 		{gv: apiext, obj: &apiextensionsv1.CustomResourceDefinition{}, list: &apiextensionsv1.CustomResourceDefinitionList{}, plural: "customresourcedefinitions", short: []string{"crd", "crds"}, categories: []string{"api-extensions"}, sub: []string{"status"}, generation: true},
-		{gv: events, obj: &eventsv1.Event{}, list: &eventsv1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: eventsV1Fields},
+		// events.k8s.io/v1 Events are core Events seen another way: one
+		// storage, converted both ways.
+		{gv: events, obj: &eventsv1.Event{}, list: &eventsv1.EventList{}, plural: "events", namespaced: true, short: []string{"ev"}, fields: eventsV1Fields,
+			fromStorage: eventsconv.FromStorage, toStorage: eventsconv.ToStorage, storedAs: &schema.GroupResource{Resource: "events"}},
 		{gv: authn, obj: &authenticationv1.SelfSubjectReview{}, plural: "selfsubjectreviews", virtual: true},
 		{gv: authn, obj: &authenticationv1.TokenReview{}, plural: "tokenreviews", virtual: true},
 		{gv: authz, obj: &authorizationv1.SelfSubjectAccessReview{}, plural: "selfsubjectaccessreviews", virtual: true},
@@ -184,11 +188,16 @@ func (b builtin) resource(behaviour func(schema.GroupKind) Behaviour) (*Resource
 		Verbs:       StandardVerbs(),
 		FromStorage: b.fromStorage, ToStorage: b.toStorage,
 		GenerationOnSpecChange: b.generation,
-		StatusWritesMetadata:   b.statusMeta,
-		GoType:                 t, GoListType: lt,
+		// Upstream's status strategies of built-in kinds reset the spec
+		// only: a status write may change labels and annotations too.
+		StatusWritesMetadata: true,
+		GoType:               t, GoListType: lt,
 		StorageCodec: "protobuf",
 		EtcdPrefix:   etcdPrefix(b.gv.Group, b.plural),
 		Behaviour:    behaviour(schema.GroupKind{Group: b.gv.Group, Kind: kind}),
+	}
+	if b.storedAs != nil {
+		r.EtcdPrefix = etcdPrefix(b.storedAs.Group, b.storedAs.Resource)
 	}
 	r.New = newFunc(t, r.GVK())
 	r.NewList = newFunc(lt, b.gv.WithKind(listKind))
@@ -285,7 +294,11 @@ func coreEventFields(obj runtime.Object) fields.Set {
 }
 
 func eventsV1Fields(obj runtime.Object) fields.Set {
-	e := obj.(*eventsv1.Event)
+	e, ok := obj.(*eventsv1.Event)
+	if !ok {
+		// Stored events are core Events.
+		e = eventsconv.ToEvents(obj.(*corev1.Event))
+	}
 	return fields.Set{
 		"regarding.kind":      e.Regarding.Kind,
 		"regarding.namespace": e.Regarding.Namespace,

@@ -18,6 +18,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/version"
@@ -227,7 +229,7 @@ func (s *server) addStore(r *apis.Resource) error {
 	if r.Virtual {
 		return nil
 	}
-	st, prefix := s.storageFor(r, registry.Attrs(r))
+	st, prefix := s.storageFor(r, s.sharedAttrs(r))
 	s.stores.set(r, &registry.Store{
 		Resource: r, Storage: st, Prefix: prefix,
 		Admission: admissionRef{s}, Fields: s.fields, Observer: s.gc, Now: time.Now,
@@ -531,4 +533,34 @@ func (s *server) serveOIDC(w http.ResponseWriter, r *http.Request) {
 
 func saDiscovery(issuer string, auth *authentication) []byte {
 	return saauth.OpenIDConfiguration(issuer, strings.TrimSuffix(issuer, "/")+"/openid/v1/jwks", auth.saKeys...)
+}
+
+// sharedAttrs indexes, in the watch cache of r's storage, the selectable
+// fields of every resource served from it (core and events.k8s.io Events
+// share one), so each API's field selectors match.
+func (s *server) sharedAttrs(r *apis.Resource) storage.AttrFunc {
+	var fns []storage.AttrFunc
+	for _, o := range s.catalogue.Resources() {
+		if o.EtcdPrefix == r.EtcdPrefix && !o.Custom && o.Fields != nil {
+			fns = append(fns, registry.Attrs(o))
+		}
+	}
+	if len(fns) <= 1 {
+		return registry.Attrs(r)
+	}
+	return func(obj kruntime.Object) (labels.Set, fields.Set, error) {
+		var ls labels.Set
+		fs := fields.Set{}
+		for _, f := range fns {
+			l, f2, err := f(obj)
+			if err != nil {
+				return nil, nil, err
+			}
+			ls = l
+			for k, v := range f2 {
+				fs[k] = v
+			}
+		}
+		return ls, fs, nil
+	}
 }

@@ -104,11 +104,9 @@ func validateCoreEvent(e *corev1.Event) field.ErrorList {
 	if e.Series != nil {
 		f.series = &eventsv1.EventSeries{Count: e.Series.Count, LastObservedTime: e.Series.LastObservedTime}
 	}
-	errs := validateEventFields(f, eventPaths{regarding: "involvedObject", controller: "reportingComponent", note: "message"}, false)
-	if e.InvolvedObject.Kind == "" && e.InvolvedObject.Name == "" && e.InvolvedObject.UID == "" {
-		errs = append(errs, field.Required(field.NewPath("involvedObject"), "must identify the object the event is about"))
-	}
-	return errs
+	// core/v1 accepts events about nothing in particular (upstream's
+	// legacy validation), unlike events.k8s.io/v1.
+	return validateEventFields(f, eventPaths{regarding: "involvedObject", controller: "reportingComponent", note: "message"}, false)
 }
 
 func validateEventsEvent(e *eventsv1.Event) field.ErrorList {

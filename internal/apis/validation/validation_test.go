@@ -190,9 +190,6 @@ func TestValidateRejects(t *testing.T) {
 		{"endpoints loopback", "Endpoints", func(o runtime.Object) { o.(*corev1.Endpoints).Subsets[0].Addresses[0].IP = "127.0.0.1" }, "subsets[0].addresses[0].ip", field.ErrorTypeInvalid},
 		{"endpoints port", "Endpoints", func(o runtime.Object) { o.(*corev1.Endpoints).Subsets[0].Ports[0].Port = -1 }, "subsets[0].ports[0].port", field.ErrorTypeInvalid},
 		{"event namespace mismatch", "Event", func(o runtime.Object) { o.(*corev1.Event).InvolvedObject.Namespace = "other" }, "involvedObject.namespace", field.ErrorTypeInvalid},
-		{"event involved object", "Event", func(o runtime.Object) {
-			o.(*corev1.Event).InvolvedObject = corev1.ObjectReference{Namespace: "default"}
-		}, "involvedObject", field.ErrorTypeRequired},
 		{"new-style core event needs controller", "Event", func(o runtime.Object) { o.(*corev1.Event).EventTime = metav1.NowMicro() }, "reportingComponent", field.ErrorTypeRequired},
 		{"events.k8s.io eventTime", "events.Event", func(o runtime.Object) { o.(*eventsv1.Event).EventTime = metav1.MicroTime{} }, "eventTime", field.ErrorTypeRequired},
 		{"events.k8s.io type", "events.Event", func(o runtime.Object) { o.(*eventsv1.Event).Type = "Info" }, "type", field.ErrorTypeNotSupported},

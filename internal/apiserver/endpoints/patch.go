@@ -2,9 +2,11 @@ package endpoints
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
+	"strings"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -143,6 +145,11 @@ func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validatio
 	if err != nil {
 		return apierrors.NewBadRequest(fmt.Sprintf("error decoding apply patch: %v", jsonError(err)))
 	}
+	// YAML to JSON keeps the last of duplicate keys: the YAML itself is
+	// where duplicates show, named by line as upstream reports them.
+	if validation != metav1.FieldValidationIgnore {
+		strictErrs = append(strictErrs, yamlDuplicates(body)...)
+	}
 	if err := q.fieldProblems(validation, strictErrs); err != nil {
 		return err
 	}
@@ -190,4 +197,26 @@ func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validatio
 		return err
 	}
 	return q.write(http.StatusOK, out, false)
+}
+
+// yamlDuplicates lists the duplicate keys of a YAML document ("line 9:
+// key "foo" already set in map").
+func yamlDuplicates(body []byte) []error {
+	var probe interface{}
+	err := yaml.UnmarshalStrict(body, &probe)
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.Contains(line, "already set in map") {
+			continue
+		}
+		if i := strings.Index(line, "line "); i > 0 {
+			line = line[i:]
+		}
+		out = append(out, errors.New(line))
+	}
+	return out
 }

@@ -46,12 +46,7 @@ func crdKindSchemas(r *Resource) (kindName string, kind *spec.Schema, listName s
 	if err != nil {
 		return "", nil, "", nil, fmt.Errorf("%s: %w", r.GVK, err)
 	}
-	// A schema that says nothing but "any object" (a CRD without a real
-	// schema) is published as an empty object schema, as kube-apiserver
-	// does; otherwise the schema's own extensions stand.
-	if anyObject(s) {
-		delete(s.Extensions, extPreserveFields)
-	} else if r.CRDSchema == nil || r.PreserveUnknownFields {
+	if r.CRDSchema == nil || r.PreserveUnknownFields {
 		s.AddExtension(extPreserveFields, true)
 	}
 	s.Type = spec.StringOrArray{"object"}
@@ -100,18 +95,4 @@ func refProp(def, desc string) spec.Schema {
 		Description: desc,
 		AllOf:       []spec.Schema{{SchemaProps: spec.SchemaProps{Ref: spec.MustCreateRef(v3RefPrefix + def)}}},
 	}}
-}
-
-// anyObject reports whether s only says "an object with any fields".
-func anyObject(s spec.Schema) bool {
-	if len(s.Properties) > 0 || s.AdditionalProperties != nil || s.Items != nil || len(s.AllOf)+len(s.AnyOf)+len(s.OneOf) > 0 ||
-		s.Description != "" || len(s.Required) > 0 {
-		return false
-	}
-	for k := range s.Extensions {
-		if k != extPreserveFields {
-			return false
-		}
-	}
-	return true
 }

@@ -26,6 +26,12 @@ func toV2Schema(s spec.Schema) spec.Schema {
 		s.Ref = spec.MustCreateRef(v2RefPrefix + strings.TrimPrefix(s.AllOf[0].Ref.String(), v3RefPrefix))
 		s.AllOf = nil
 	}
+	// A kind that says nothing but "any object" (a CRD without a real
+	// schema) is published in v2 as a bare object schema, as
+	// kube-apiserver does; v3 (and field tracking) keep the extension.
+	if _, kind := s.Extensions["x-kubernetes-group-version-kind"]; kind && onlyStandardProperties(s) {
+		delete(s.Extensions, extPreserveFields)
+	}
 	s.Nullable = false
 	s.OneOf, s.AnyOf, s.Not = nil, nil, nil
 	s.ID, s.Schema, s.Definitions, s.Dependencies = "", "", nil, nil
@@ -60,4 +66,15 @@ func toV2Schema(s spec.Schema) spec.Schema {
 		s.AdditionalProperties = &spec.SchemaOrBool{Allows: true, Schema: &a}
 	}
 	return s
+}
+
+// onlyStandardProperties: no properties but apiVersion, kind and metadata,
+// nothing else constraining the object.
+func onlyStandardProperties(s spec.Schema) bool {
+	for k := range s.Properties {
+		if k != "apiVersion" && k != "kind" && k != "metadata" {
+			return false
+		}
+	}
+	return s.Description == "" && s.AdditionalProperties == nil && len(s.Required) == 0 && len(s.AllOf) == 0
 }
