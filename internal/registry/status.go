@@ -76,6 +76,9 @@ func withConditionsOf(cur, requested runtime.Object) runtime.Object {
 	n, ok2 := requested.(*certificatesv1.CertificateSigningRequest)
 	if ok1 && ok2 {
 		o.Status.Conditions = n.Status.Conditions
+		// As status writes, approval writes may change labels and
+		// annotations (upstream's approval strategy resets the spec).
+		o.Labels, o.Annotations = n.Labels, n.Annotations
 	}
 	return out
 }

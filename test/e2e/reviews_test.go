@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // TestAuthReviews drives the review APIs through kubectl, which sends
@@ -22,4 +25,17 @@ func TestAuthReviews(t *testing.T) {
 		t.Errorf("impersonated identity kept the requester's groups: %s", out)
 	}
 	mustContain(t, mustKubectl(t, "api-resources", "--api-group=authorization.k8s.io"), "selfsubjectaccessreviews", "subjectaccessreviews")
+}
+
+// TestReviewNotAcceptableAsTable: reviews have no Table or metadata form;
+// asking for one is 406, as upstream.
+func TestReviewNotAcceptableAsTable(t *testing.T) {
+	cs := env.shared.clientset(t)
+	body := []byte(`{"apiVersion":"authorization.k8s.io/v1","kind":"SelfSubjectAccessReview","spec":{"nonResourceAttributes":{"path":"/","verb":"get"}}}`)
+	err := cs.AuthorizationV1().RESTClient().Post().Resource("selfsubjectaccessreviews").
+		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").SetHeader("Content-Type", "application/json").
+		Body(body).Do(context.Background()).Error()
+	if st, ok := err.(apierrors.APIStatus); !ok || st.Status().Code != 406 {
+		t.Fatalf("want 406, got %v", err)
+	}
 }

@@ -251,6 +251,12 @@ func (q *req) write(code int, obj runtime.Object, list bool) error {
 	if q.r.URL.Query().Get("pretty") == "true" || q.r.URL.Query().Get("pretty") == "1" {
 		out.Pretty = true
 	}
+	if out.As != "" && q.res.Virtual {
+		// Reviews are not objects with metadata: no Table, no
+		// PartialObjectMetadata (406, as kube-apiserver).
+		return apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
+			fmt.Sprintf("%s does not support the %s form; ask for application/json", q.res.GroupResource(), out.As), 0, false)
+	}
 	switch out.As {
 	case "Table":
 		t, err := q.table(obj, list)
