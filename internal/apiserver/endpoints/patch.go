@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"path"
 	"strings"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -164,8 +165,19 @@ func (q *req) apply(body []byte, wo registry.WriteOptions, force bool, validatio
 		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", n, q.info.Name))
 	}
 	if q.res.Prune != nil {
+		pruned := q.res.Prune(applied)
+		if validation == metav1.FieldValidationStrict && len(pruned) > 0 {
+			// A strict apply fails as server-side apply's typed patch
+			// does upstream, naming each field the schema lacks.
+			msgs := make([]string, len(pruned))
+			for i, p := range pruned {
+				msgs[i] = "." + p + ": field not declared in schema"
+			}
+			return apierrors.NewBadRequest(fmt.Sprintf("failed to create typed patch object (%s; %s): %s",
+				path.Join(q.ns, q.info.Name), q.res.GVK(), strings.Join(msgs, ", ")))
+		}
 		var probs []error
-		for _, p := range q.res.Prune(applied) {
+		for _, p := range pruned {
 			probs = append(probs, fmt.Errorf("unknown field %q", p))
 		}
 		if err := q.fieldProblems(validation, probs); err != nil {
