@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPodSecurityAdmission: namespace labels select the Pod Security
@@ -76,4 +77,20 @@ provisioner: example.com/none
 	}
 	r = s.kubectl(t, "patch", "pvc", "data", "-n", ns, "-p", `{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}`)
 	mustContain(t, r.stderr, "only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize")
+
+	// A claim a pod uses stays while the pod does; then it goes.
+	user := fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: user, namespace: %s}\nspec:\n  containers: [{name: c, image: busybox}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]\n", ns)
+	s.mustKubectlWith(t, runOpts{stdin: user}, "create", "-f", "-")
+	s.mustKubectl(t, "delete", "pvc", "data", "-n", ns, "--wait=false")
+	time.Sleep(2 * time.Second)
+	if got := s.mustKubectl(t, "get", "pvc", "data", "-n", ns, "-o", "jsonpath={.metadata.deletionTimestamp}"); got == "" {
+		t.Fatal("a claim in use was deleted (or not marked)")
+	}
+	s.mustKubectl(t, "delete", "pod", "user", "-n", ns, "--grace-period=0", "--force")
+	eventually(t, 30*time.Second, func() string {
+		if r := s.kubectl(t, "get", "pvc", "data", "-n", ns); r.code == 0 {
+			return "claim still there"
+		}
+		return ""
+	})
 }

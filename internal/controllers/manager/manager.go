@@ -29,6 +29,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/controllers/nodelifecycle"
 	"github.com/kastle-dev/kastle/internal/controllers/nsdefaults"
 	"github.com/kastle-dev/kastle/internal/controllers/resourcequota"
+	"github.com/kastle-dev/kastle/internal/controllers/storageprotection"
 	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
 
@@ -242,6 +243,11 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	if err != nil {
 		return err
 	}
+	protection, err := storageprotection.New(client, core.PersistentVolumeClaims(), core.PersistentVolumes(), core.Pods(),
+		cfg.Log.With("controller", "storageprotection"))
+	if err != nil {
+		return err
+	}
 	nodeLeases := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(nodelifecycle.LeaseNamespace))
 	lifecycle := nodelifecycle.New(client, factory.Core().V1().Nodes(), nodeLeases.Coordination().V1().Leases(),
 		cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", "nodelifecycle"))
@@ -265,6 +271,7 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 	run(func() { lifecycle.Run(ctx) })
 	run(func() { defaults.Run(ctx, cfg.Workers) })
 	run(func() { quotas.Run(ctx, cfg.Workers) })
+	run(func() { protection.Run(ctx, cfg.Workers) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

@@ -227,6 +227,14 @@ func clusterRoleTable() []clusterRoleSpec {
 		{name: "system:controller:root-ca-cert-publisher", rules: append([]rbacv1.PolicyRule{
 			r(v("create", "update"), legacy, "configmaps"),
 		}, eventWrites()...)},
+		// The PVC and PV protection controllers.
+		{name: "system:controller:pvc-protection-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "update", "patch"), legacy, "persistentvolumeclaims"),
+			r(v("list", "watch", "get"), legacy, "pods"),
+		}, eventWrites()...)},
+		{name: "system:controller:pv-protection-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "update", "patch"), legacy, "persistentvolumes"),
+		}, eventWrites()...)},
 		// The resource quota controller counts every kind of object.
 		{name: "system:controller:resourcequota-controller", rules: append([]rbacv1.PolicyRule{
 			r(v("list", "watch"), "*", "*"),
@@ -350,6 +358,10 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			serviceAccount(NamespaceSystem, "service-account-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:root-ca-cert-publisher", "system:controller:root-ca-cert-publisher",
 			serviceAccount(NamespaceSystem, "root-ca-cert-publisher"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:pvc-protection-controller", "system:controller:pvc-protection-controller",
+			serviceAccount(NamespaceSystem, "pvc-protection-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:pv-protection-controller", "system:controller:pv-protection-controller",
+			serviceAccount(NamespaceSystem, "pv-protection-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:resourcequota-controller", "system:controller:resourcequota-controller",
 			serviceAccount(NamespaceSystem, "resourcequota-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
