@@ -251,7 +251,7 @@ func (q *req) write(code int, obj runtime.Object, list bool) error {
 	if q.r.URL.Query().Get("pretty") == "true" || q.r.URL.Query().Get("pretty") == "1" {
 		out.Pretty = true
 	}
-	if out.As != "" && q.res.Virtual {
+	if out.As != "" && q.res.Virtual && q.info.Verb == "create" {
 		// Reviews are not objects with metadata: no Table, no
 		// PartialObjectMetadata (406, as kube-apiserver).
 		return apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
