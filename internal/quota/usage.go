@@ -134,9 +134,16 @@ func podUsage(p *corev1.Pod, out corev1.ResourceList) {
 			out[cr.limit] = q.DeepCopy()
 		}
 	}
+	// Huge pages count by their bare and requests. names; extended
+	// resources (example.com/dongle) by requests. only, as upstream.
 	for name, q := range requests {
+		switch name {
+		case corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage:
+			continue
+		}
+		out[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q.DeepCopy()
 		if strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix) {
-			out[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+string(name))] = q.DeepCopy()
+			out[name] = q.DeepCopy()
 		}
 	}
 }

@@ -15,12 +15,12 @@ func TestUsage(t *testing.T) {
 	pod := &corev1.Pod{Spec: corev1.PodSpec{
 		Containers: []corev1.Container{
 			{Name: "a", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("100m"), "memory": q("64Mi")}, Limits: corev1.ResourceList{"cpu": q("200m")}}},
-			{Name: "b", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("100m")}}},
+			{Name: "b", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("100m"), "example.com/dongle": q("2")}}},
 		},
 		InitContainers: []corev1.Container{{Name: "i", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{"cpu": q("500m")}}}},
 	}}
 	u := Usage(pods, pod)
-	for name, want := range map[corev1.ResourceName]string{"pods": "1", "count/pods": "1", "requests.cpu": "500m", "cpu": "500m", "requests.memory": "64Mi", "limits.cpu": "200m"} {
+	for name, want := range map[corev1.ResourceName]string{"pods": "1", "count/pods": "1", "requests.cpu": "500m", "cpu": "500m", "requests.memory": "64Mi", "limits.cpu": "200m", "requests.example.com/dongle": "2"} {
 		if got := u[name]; got.Cmp(q(want)) != 0 {
 			t.Errorf("%s = %s, want %s", name, got.String(), want)
 		}

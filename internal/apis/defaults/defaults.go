@@ -101,10 +101,12 @@ func Default(obj runtime.Object) {
 	case *rbacv1.RoleBinding:
 		if o != nil {
 			defaultSubjects(o.Subjects)
+			setIfEmpty(&o.RoleRef.APIGroup, rbacv1.GroupName)
 		}
 	case *rbacv1.ClusterRoleBinding:
 		if o != nil {
 			defaultSubjects(o.Subjects)
+			setIfEmpty(&o.RoleRef.APIGroup, rbacv1.GroupName)
 		}
 	default:
 		defaultMore(obj)
