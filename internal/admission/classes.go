@@ -110,7 +110,7 @@ func (p *Priority) Validate(ctx context.Context, a *registry.Attributes) error {
 }
 
 func (p *Priority) globalDefault(ctx context.Context) (*schedulingv1.PriorityClass, error) {
-	list, err := p.Classes.List(ctx, "", &metav1.ListOptions{})
+	list, err := p.Classes.List(ctx, "", cachedList())
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func (p *DefaultStorageClass) Admit(ctx context.Context, a *registry.Attributes)
 		c.Annotations[corev1.BetaStorageClassAnnotation] != "" {
 		return nil
 	}
-	list, err := p.Classes.List(ctx, "", &metav1.ListOptions{})
+	list, err := p.Classes.List(ctx, "", cachedList())
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (p *DefaultIngressClass) Admit(ctx context.Context, a *registry.Attributes)
 		ing.Annotations[legacyIngressClassAnnotation] != "" {
 		return nil
 	}
-	list, err := p.Classes.List(ctx, "", &metav1.ListOptions{})
+	list, err := p.Classes.List(ctx, "", cachedList())
 	if err != nil {
 		return err
 	}

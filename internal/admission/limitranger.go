@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 
 	"github.com/kastle-dev/kastle/internal/registry"
@@ -28,7 +27,7 @@ type LimitRanger struct {
 var _ Plugin = (*LimitRanger)(nil)
 
 func (p *LimitRanger) ranges(ctx context.Context, ns string) ([]corev1.LimitRange, error) {
-	list, err := p.LimitRanges.List(ctx, ns, &metav1.ListOptions{})
+	list, err := p.LimitRanges.List(ctx, ns, cachedList())
 	if err != nil {
 		return nil, err
 	}

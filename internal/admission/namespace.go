@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kastle-dev/kastle/internal/registry"
@@ -63,3 +64,8 @@ func (p *NamespaceLifecycle) Validate(ctx context.Context, a *registry.Attribute
 	}
 	return nil
 }
+
+// cachedList lists from the watch cache as it stands. Admission reads
+// quotas, limit ranges and classes on every write; a consistent read would
+// cost an etcd round trip each time (kube-apiserver reads informers).
+func cachedList() *metav1.ListOptions { return &metav1.ListOptions{ResourceVersion: "0"} }

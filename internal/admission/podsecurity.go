@@ -173,7 +173,7 @@ func (p *PodSecurity) namespace(ctx context.Context, a *registry.Attributes, ns 
 		return nil
 	}
 	// A stricter enforce level: name the existing pods it would refuse.
-	list, err := p.Pods.List(ctx, a.Name, &metav1.ListOptions{})
+	list, err := p.Pods.List(ctx, a.Name, cachedList())
 	if err != nil {
 		return nil // warnings are best effort
 	}

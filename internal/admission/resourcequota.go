@@ -55,7 +55,7 @@ func (p *ResourceQuota) Validate(ctx context.Context, a *registry.Attributes) er
 			return nil
 		}
 	}
-	list, err := p.Quotas.List(ctx, a.Namespace, &metav1.ListOptions{})
+	list, err := p.Quotas.List(ctx, a.Namespace, cachedList())
 	if err != nil {
 		return err
 	}
