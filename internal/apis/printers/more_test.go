@@ -1,7 +1,6 @@
 package printers
 
 import (
-	"reflect"
 	"testing"
 	"time"
 
@@ -104,32 +103,7 @@ func TestMorePrinters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := For(schema.GroupKind{Group: tt.group, Kind: tt.kind})
-			if !ok {
-				t.Fatalf("no printer for %s/%s", tt.group, tt.kind)
-			}
-			if tt.headers != "" {
-				if got := headers(p.Columns); got != tt.headers {
-					t.Errorf("headers\n got %s\nwant %s", got, tt.headers)
-				}
-			}
-			cells, err := p.Row(tt.obj, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(cells, tt.cells) {
-				t.Errorf("cells\n got %#v\nwant %#v", cells, tt.cells)
-			}
-			for i, c := range p.Columns {
-				if c.Type == "integer" {
-					if _, ok := cells[i].(int64); !ok {
-						t.Errorf("column %s is integer but cell is %T", c.Name, cells[i])
-					}
-				}
-				if c.Description == "" {
-					t.Errorf("column %s has no description", c.Name)
-				}
-			}
+			checkPrinted(t, tt.group, tt.kind, tt.obj, tt.headers, tt.cells)
 		})
 	}
 }

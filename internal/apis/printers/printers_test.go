@@ -176,38 +176,7 @@ func TestPrinters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind+"/"+tt.cells[0].(string), func(t *testing.T) {
-			p, ok := For(schema.GroupKind{Group: tt.group, Kind: tt.kind})
-			if !ok {
-				t.Fatalf("no printer for %s/%s", tt.group, tt.kind)
-			}
-			if tt.headers != "" {
-				if got := headers(p.Columns); got != tt.headers {
-					t.Errorf("headers\n got %s\nwant %s", got, tt.headers)
-				}
-			}
-			cells, err := p.Row(tt.obj, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(cells) != len(p.Columns) {
-				t.Fatalf("%d cells for %d columns", len(cells), len(p.Columns))
-			}
-			if !reflect.DeepEqual(cells, tt.cells) {
-				t.Errorf("cells\n got %#v\nwant %#v", cells, tt.cells)
-			}
-			if _, err := json.Marshal(cells); err != nil {
-				t.Errorf("cells not JSON-serializable: %v", err)
-			}
-			for i, c := range p.Columns {
-				if c.Type == "integer" {
-					if _, ok := cells[i].(int64); !ok {
-						t.Errorf("column %s is integer but cell is %T", c.Name, cells[i])
-					}
-				}
-				if c.Description == "" {
-					t.Errorf("column %s has no description", c.Name)
-				}
-			}
+			checkPrinted(t, tt.group, tt.kind, tt.obj, tt.headers, tt.cells)
 		})
 	}
 }
@@ -256,5 +225,44 @@ func TestAge(t *testing.T) {
 	}
 	if got := age(metav1.Time{}, now); got != "<unknown>" {
 		t.Errorf("age(zero) = %s", got)
+	}
+}
+
+// checkPrinted prints obj with the printer of group/kind and checks the
+// headers (when given), the cells, and that every column is described and
+// integer columns hold int64 cells.
+func checkPrinted(t *testing.T, group, kind string, obj runtime.Object, wantHeaders string, want []interface{}) {
+	t.Helper()
+	p, ok := For(schema.GroupKind{Group: group, Kind: kind})
+	if !ok {
+		t.Fatalf("no printer for %s/%s", group, kind)
+	}
+	if wantHeaders != "" {
+		if got := headers(p.Columns); got != wantHeaders {
+			t.Errorf("headers\n got %s\nwant %s", got, wantHeaders)
+		}
+	}
+	cells, err := p.Row(obj, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cells) != len(p.Columns) {
+		t.Fatalf("%d cells for %d columns", len(cells), len(p.Columns))
+	}
+	if !reflect.DeepEqual(cells, want) {
+		t.Errorf("cells\n got %#v\nwant %#v", cells, want)
+	}
+	if _, err := json.Marshal(cells); err != nil {
+		t.Errorf("cells not JSON-serializable: %v", err)
+	}
+	for i, c := range p.Columns {
+		if c.Type == "integer" {
+			if _, ok := cells[i].(int64); !ok {
+				t.Errorf("column %s is integer but cell is %T", c.Name, cells[i])
+			}
+		}
+		if c.Description == "" {
+			t.Errorf("column %s has no description", c.Name)
+		}
 	}
 }
