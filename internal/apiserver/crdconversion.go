@@ -116,21 +116,12 @@ func (w *conversionWebhook) convert(obj *unstructured.Unstructured, to string) (
 // useConversionWebhook makes r's store convert through w: reads of objects
 // stored at another version, and writes when r is not the storage version.
 func useConversionWebhook(r *apis.Resource, w *conversionWebhook, storageAPIVersion string) {
-	def := r.Default
-	defaults := r.DefaultReads
 	r.FromStorage = func(o kruntime.Object) (kruntime.Object, error) {
 		u, ok := o.(*unstructured.Unstructured)
 		if !ok {
 			return o, nil
 		}
-		out, err := w.convert(u.DeepCopy(), r.APIVersion())
-		if err != nil {
-			return nil, err
-		}
-		if defaults && def != nil {
-			def(out)
-		}
-		return out, nil
+		return w.convert(u.DeepCopy(), r.APIVersion())
 	}
 	if r.APIVersion() != storageAPIVersion {
 		r.ToStorage = func(o kruntime.Object) (kruntime.Object, error) {

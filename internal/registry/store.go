@@ -119,25 +119,33 @@ func (s *Store) Get(ctx context.Context, ns, name, resourceVersion string) (runt
 	return s.out(obj), nil
 }
 
-// out adapts a stored object to the served version: custom resources kept
-// in another version of the same CRD get this version's apiVersion.
+// out adapts a stored object to the served version: FromStorage converts
+// it (built-in kinds at several versions, CRD conversion webhooks), other
+// custom resources get this version's apiVersion; then the CRD's defaults
+// apply to the copy.
 func (s *Store) out(obj runtime.Object) runtime.Object {
-	if s.Resource.FromStorage != nil {
-		return s.fromStorage(obj)
-	}
-	if !s.Resource.Custom {
+	r := s.Resource
+	var out runtime.Object
+	switch {
+	case r.FromStorage != nil:
+		out = s.fromStorage(obj)
+	case r.Custom:
+		u, ok := obj.(*unstructured.Unstructured)
+		if !ok || (u.GetAPIVersion() == r.APIVersion() && !r.DefaultReads) {
+			return obj
+		}
+		c := u.DeepCopy()
+		c.SetAPIVersion(r.APIVersion())
+		out = c
+	default:
 		return obj
 	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok || (u.GetAPIVersion() == s.Resource.APIVersion() && !s.Resource.DefaultReads) {
-		return obj
+	// Defaults a CRD gained after objects were stored show on reads; only
+	// a converted copy is defaulted, never the cached object.
+	if r.DefaultReads && r.Default != nil && out != obj {
+		r.Default(out)
 	}
-	c := u.DeepCopy()
-	c.SetAPIVersion(s.Resource.APIVersion())
-	if s.Resource.DefaultReads && s.Resource.Default != nil {
-		s.Resource.Default(c)
-	}
-	return c
+	return out
 }
 
 // Create stores a new object in namespace ns.
