@@ -294,19 +294,24 @@ func coreEventFields(obj runtime.Object) fields.Set {
 }
 
 func eventsV1Fields(obj runtime.Object) fields.Set {
-	e, ok := obj.(*eventsv1.Event)
-	if !ok {
-		// Stored events are core Events.
-		e = eventsconv.ToEvents(obj.(*corev1.Event))
+	if c, ok := obj.(*corev1.Event); ok {
+		// Stored events are core Events: read their fields in place (the
+		// watch cache computes these on every event write).
+		return eventsFieldSet(c.InvolvedObject, c.Reason, c.ReportingController, c.Type)
 	}
+	e := obj.(*eventsv1.Event)
+	return eventsFieldSet(e.Regarding, e.Reason, e.ReportingController, e.Type)
+}
+
+func eventsFieldSet(regarding corev1.ObjectReference, reason, controller, typ string) fields.Set {
 	return fields.Set{
-		"regarding.kind":      e.Regarding.Kind,
-		"regarding.namespace": e.Regarding.Namespace,
-		"regarding.name":      e.Regarding.Name,
-		"regarding.uid":       string(e.Regarding.UID),
-		"reason":              e.Reason,
-		"reportingController": e.ReportingController,
-		"type":                e.Type,
+		"regarding.kind":      regarding.Kind,
+		"regarding.namespace": regarding.Namespace,
+		"regarding.name":      regarding.Name,
+		"regarding.uid":       string(regarding.UID),
+		"reason":              reason,
+		"reportingController": controller,
+		"type":                typ,
 	}
 }
 
