@@ -3,6 +3,7 @@ package admission
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -83,7 +84,7 @@ func (p *LimitRanger) Admit(ctx context.Context, a *registry.Attributes) error {
 			}
 			// A container that sets only a limit gets it as request,
 			// as upstream's defaulting does.
-			if l, ok := c.Resources.Limits[k]; ok && !contains(setLim, string(k)) {
+			if l, ok := c.Resources.Limits[k]; ok && !slices.Contains(setLim, string(k)) {
 				v = l
 			}
 			c.Resources.Requests[k] = v.DeepCopy()
@@ -218,13 +219,4 @@ func sortedNames(l corev1.ResourceList) []corev1.ResourceName {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package quota
 import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"slices"
 )
 
 // Matches reports whether q covers obj: an unscoped quota covers every
@@ -48,21 +49,12 @@ func podMatches(p *corev1.Pod, r corev1.ScopedResourceSelectorRequirement) bool 
 		case corev1.ScopeSelectorOpDoesNotExist:
 			return p.Spec.PriorityClassName == ""
 		case corev1.ScopeSelectorOpIn:
-			return contains(r.Values, p.Spec.PriorityClassName)
+			return slices.Contains(r.Values, p.Spec.PriorityClassName)
 		case corev1.ScopeSelectorOpNotIn:
-			return !contains(r.Values, p.Spec.PriorityClassName)
+			return !slices.Contains(r.Values, p.Spec.PriorityClassName)
 		}
 	case corev1.ResourceQuotaScopeCrossNamespacePodAffinity:
 		return crossNamespaceAffinity(p)
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
 	}
 	return false
 }

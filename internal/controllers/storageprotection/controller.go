@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,7 +87,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		if pvc.DeletionTimestamp == nil || !has(pvc.Finalizers, PVCFinalizer) {
+		if pvc.DeletionTimestamp == nil || !slices.Contains(pvc.Finalizers, PVCFinalizer) {
 			return nil
 		}
 		inUse, err := c.claimInUse(pvc)
@@ -105,7 +106,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		if err != nil {
 			return err
 		}
-		if pv.DeletionTimestamp == nil || !has(pv.Finalizers, PVFinalizer) || pv.Status.Phase == corev1.VolumeBound {
+		if pv.DeletionTimestamp == nil || !slices.Contains(pv.Finalizers, PVFinalizer) || pv.Status.Phase == corev1.VolumeBound {
 			return nil
 		}
 		return c.dropFinalizer(ctx, pv.Finalizers, PVFinalizer, func(p []byte) error {
@@ -150,13 +151,4 @@ func (c *Controller) dropFinalizer(ctx context.Context, finalizers []string, dro
 		return err
 	}
 	return nil
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
