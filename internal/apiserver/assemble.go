@@ -34,9 +34,6 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/auth/authz"
 	saauth "github.com/kastle-dev/kastle/internal/auth/serviceaccount"
-	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
-	"github.com/kastle-dev/kastle/internal/controllers/namespace"
-	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/registry"
 	"github.com/kastle-dev/kastle/internal/servicealloc"
 	"github.com/kastle-dev/kastle/internal/storage"
@@ -66,7 +63,6 @@ type server struct {
 	stores    *stores
 	fields    *registry.FieldManagers
 	admission admission.Chain
-	gc        *garbagecollector.Controller
 	// encryption transforms stored values (nil: stored as encoded).
 	encryption *encryption.Transformers
 	// reviews answers review APIs and TokenRequests.
@@ -87,8 +83,6 @@ type server struct {
 
 	done  chan struct{}
 	ready atomic.Bool
-	// gcSeeded is set once the garbage collector indexed every store.
-	gcSeeded atomic.Bool
 }
 
 func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, error) {
@@ -120,7 +114,6 @@ func newServer(cfg Config, client *clientv3.Client, log *slog.Logger) (*server, 
 	}
 	s.authorizer = s.authz.chain
 	s.reviews = &reviewer{s: s, authorizer: s.authorizer, rbac: s.authz.rbac}
-	s.gc = garbagecollector.New(s, log)
 	s.fields = registry.NewFieldManagers(scheme, &typeConverters{scheme: scheme, openapi: s.openapi})
 	s.discovery = discovery.New(cat)
 	s.resources = &endpoints.Handler{
@@ -232,27 +225,9 @@ func (s *server) addStore(r *apis.Resource) error {
 	st, prefix := s.storageFor(r, s.sharedAttrs(r))
 	s.stores.set(r, &registry.Store{
 		Resource: r, Storage: st, Prefix: prefix,
-		Admission: admissionRef{s}, Fields: s.fields, Observer: s.gc, Now: time.Now,
+		Admission: admissionRef{s}, Fields: s.fields, Now: time.Now,
 	})
 	return nil
-}
-
-// Store implements garbagecollector.Stores.
-func (s *server) Store(r *apis.Resource) (*registry.Store, bool) { return s.stores.Store(r) }
-
-// AllStores implements garbagecollector.Stores: one store per etcd prefix.
-func (s *server) AllStores() []*registry.Store {
-	seen := map[string]bool{}
-	var out []*registry.Store
-	for _, r := range s.catalogue.Resources() {
-		st, ok := s.stores.Store(r)
-		if !ok || seen[st.Prefix] {
-			continue
-		}
-		seen[st.Prefix] = true
-		out = append(out, st)
-	}
-	return out
 }
 
 // admissionRef lets stores built before the chain use it.
@@ -458,57 +433,6 @@ func (t *typeConverters) TypeConverter(r *apis.Resource) (managedfields.TypeConv
 	}
 	t.once.Do(func() { t.builtin = applyconfigurations.NewTypeConverter(t.scheme) })
 	return t.builtin, nil
-}
-
-// NamespacedStores implements namespace.Content: one store per etcd
-// prefix of a namespaced resource.
-func (s *server) NamespacedStores() []*registry.Store {
-	var out []*registry.Store
-	for _, st := range s.AllStores() {
-		if st.Resource.Namespaced {
-			out = append(out, st)
-		}
-	}
-	return out
-}
-
-func (s *server) startNamespaceController(ctx context.Context) {
-	nsStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "namespaces"))
-	c := &namespace.Controller{Namespaces: nsStore, Content: s, Log: s.log, Resync: 2 * time.Second}
-	go c.Run(ctx)
-}
-
-// startLegacyTokens fills kubernetes.io/service-account-token Secrets
-// with tokens signed by this server's issuer, and refills an account's
-// Secrets when the account changes. (The default ServiceAccount and the
-// kube-root-ca.crt ConfigMap of each namespace come from the controller
-// manager.)
-func (s *server) startLegacyTokens(ctx context.Context, caPEM string) error {
-	ctx = request.WithUser(ctx, systemUser)
-	saStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "serviceaccounts"))
-	secStore, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "secrets"))
-	fill := func(sec *corev1.Secret) {
-		if err := serviceaccount.FillLegacyToken(ctx, secStore, saStore, s.reviews.auth.issuer, caPEM, sec); err != nil {
-			s.log.Warn("legacy service-account token", "secret", sec.Name, "err", err)
-		}
-	}
-	nothing := func(kruntime.Object) {}
-	if err := s.feed(ctx, saStore.Resource, nothing, func(o kruntime.Object) {
-		// The account's legacy token Secrets go with it.
-		sa := o.(*corev1.ServiceAccount)
-		l, err := secStore.List(ctx, sa.Namespace, &metav1.ListOptions{FieldSelector: "type=" + string(corev1.SecretTypeServiceAccountToken)})
-		if err != nil {
-			return
-		}
-		for i := range l.(*corev1.SecretList).Items {
-			if sec := &l.(*corev1.SecretList).Items[i]; sec.Annotations[corev1.ServiceAccountNameKey] == sa.Name {
-				fill(sec)
-			}
-		}
-	}, nil); err != nil {
-		return err
-	}
-	return s.feed(ctx, secStore.Resource, func(o kruntime.Object) { fill(o.(*corev1.Secret)) }, nothing, nil)
 }
 
 // serveOIDC serves the service-account issuer's OpenID discovery

@@ -203,22 +203,13 @@ func (c *crdController) install(obj *apiextensionsv1.CustomResourceDefinition) e
 		st, prefix := c.s.storageForCustom(storageRes, selectable)
 		c.s.stores.set(r, &registry.Store{
 			Resource: r, Storage: st, Prefix: prefix,
-			Admission: admissionRef{c.s}, Fields: c.s.fields, Observer: c.s.gc, Now: time.Now,
+			Admission: admissionRef{c.s}, Fields: c.s.fields, Now: time.Now,
 		})
 		c.s.fields.Forget(r.GVK())
 	}
 	old := c.s.catalogue.Custom(obj.Name)
 	if err := c.s.catalogue.SetCustom(obj.Name, rs); err != nil {
 		return err
-	}
-	if len(old) == 0 && len(rs) > 0 && c.s.gcSeeded.Load() {
-		// Newly served after start-up (start-up seeds every store once):
-		// index the owner references of existing objects.
-		if st, ok := c.s.stores.Store(rs[0]); ok {
-			if err := c.s.gc.Seed(context.Background(), []*registry.Store{st}); err != nil {
-				c.s.log.Warn("indexing custom resources", "crd", obj.Name, "err", err)
-			}
-		}
 	}
 	for _, r := range old {
 		if !containsResource(rs, r) {

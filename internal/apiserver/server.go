@@ -314,17 +314,8 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		}
 	}
 	srv.recordCertificates(ctx, own)
-	srv.startNamespaceController(ctrlCtx)
 	go srv.services.Run(ctrlCtx, servicealloc.RepairInterval, srv.listServices)
 	srv.startKubernetesService(ctrlCtx, advertise, port)
-	if err := srv.startLegacyTokens(ctrlCtx, string(pki.EncodeCertPEM(pr.p.CA.Cert))); err != nil {
-		return err
-	}
-	if err := srv.gc.Seed(ctrlCtx, srv.AllStores()); err != nil {
-		return fmt.Errorf("indexing owner references: %w", err)
-	}
-	srv.gcSeeded.Store(true)
-	go srv.gc.Run(ctrlCtx)
 	handler := filters.Chain(srv.mux(), filters.Config{
 		Log: log, Authenticator: auth.request, Authorizer: srv.authorizer,
 		MaxRequestsInFlight: cfg.MaxRequestsInFlight, MaxMutatingInFlight: cfg.MaxMutatingInFlight,
@@ -490,6 +481,13 @@ func startControllerManager(ctx context.Context, cfg Config, path string, p *pki
 	}
 	if mc.RootCAFile == "" {
 		mc.RootCAFile = p.CAFile
+	}
+	if mc.ServiceAccountKeyFile == "" {
+		// The key this server verifies service-account tokens with.
+		mc.ServiceAccountKeyFile = cfg.ServiceAccountSigningKeyFile
+		if mc.ServiceAccountKeyFile == "" {
+			mc.ServiceAccountKeyFile = filepath.Join(p.Dir, pki.ServiceAccountKeyFile)
+		}
 	}
 	if mc.Identity == "" {
 		// Stable across restarts of this server: a restarted server takes

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,5 +54,9 @@ func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
 	f.StringVar(&kubeconfig, "kubeconfig", "", "kubeconfig of the controller manager's identity (e.g. DATA_DIR/controller-manager.conf)")
 	f.StringVar(&master, "master", "", "API server URL, overriding the kubeconfig's")
 	ctrl.add(f, &cfg, "")
+	f.StringVar(&cfg.ServiceAccountKeyFile, "service-account-private-key-file", "",
+		"private key (PEM) signing the tokens of kubernetes.io/service-account-token Secrets: the API server's --service-account-signing-key-file (e.g. DATA_DIR/pki/sa.key); without it they stay unfilled")
+	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out; all: "+
+		strings.Join(manager.ControllerNames(), ", "))
 	return cmd
 }

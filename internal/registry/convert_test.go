@@ -48,7 +48,7 @@ func hpaStores(t *testing.T) (v2, v1 *registry.Store) {
 	fields := registry.NewFieldManagers(scheme, typesOf{applyconfigurations.NewTypeConverter(scheme)})
 	mk := func(r *apis.Resource) *registry.Store {
 		return &registry.Store{Resource: r, Storage: st, Prefix: "/test/" + t.Name() + "/hpa",
-			Admission: registrytest.AdmitAll{}, Fields: fields, Observer: registry.NoObserver{}, Now: time.Now}
+			Admission: registrytest.AdmitAll{}, Fields: fields, Now: time.Now}
 	}
 	return mk(r2), mk(r1)
 }

@@ -75,25 +75,11 @@ type Store struct {
 	Prefix    string // etcd key prefix of the resource, no trailing slash
 	Admission Admission
 	Fields    *FieldManagers
-	Observer  WriteObserver
 	Now       func() time.Time
 	// Hooks, when set, claim and release what objects hold outside
 	// storage (Services: cluster IPs and node ports).
 	Hooks WriteHooks
 }
-
-// WriteObserver hears of every stored write (the garbage collector keeps
-// its owner index with it). old is nil on create; obj is nil when the
-// object is gone. It must not block.
-type WriteObserver interface {
-	ObjectWritten(r *apis.Resource, old, obj runtime.Object)
-}
-
-// NoObserver ignores writes.
-type NoObserver struct{}
-
-// ObjectWritten does nothing.
-func (NoObserver) ObjectWritten(*apis.Resource, runtime.Object, runtime.Object) {}
 
 // Key returns the etcd key of an object.
 func (s *Store) Key(ns, name string) string {
@@ -233,7 +219,6 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		return nil, toAPIError(err, r, name)
 	}
 	created = true
-	s.Observer.ObjectWritten(r, nil, out)
 	return s.out(out), nil
 }
 
@@ -260,14 +245,12 @@ func (s *Store) checkNamespace(acc metav1.Object, ns string) error {
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts WriteOptions) (runtime.Object, error) {
 	r := s.Resource
 	var deleteNow bool
-	var before runtime.Object
 	// finish belongs to the latest attempt; a retried attempt gives back
 	// what the previous one claimed.
 	finish := Finish(noFinish)
 	try := func(cur runtime.Object) (runtime.Object, error) {
 		finish(false)
 		finish = noFinish
-		before = cur
 		cur = s.out(cur)
 		newObj, err := fn(cur.DeepCopyObject())
 		if err != nil {
@@ -299,9 +282,6 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
-	if before != nil {
-		s.Observer.ObjectWritten(r, before, out)
-	}
 	if deleteNow {
 		// The last finalizer is gone from an object being deleted: finish
 		// the deletion now, as kube-apiserver does.
@@ -311,11 +291,8 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		if err != nil && !storage.IsNotFound(err) && !storage.IsConflict(err) {
 			return nil, toAPIError(err, r, name)
 		}
-		if err == nil {
-			s.Observer.ObjectWritten(r, gone, nil)
-			if s.Hooks != nil {
-				s.Hooks.Deleted(ctx, gone)
-			}
+		if err == nil && s.Hooks != nil {
+			s.Hooks.Deleted(ctx, gone)
 		}
 	}
 	return s.out(out), nil
@@ -514,7 +491,6 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 		if err != nil {
 			return nil, toAPIError(err, r, name)
 		}
-		s.Observer.ObjectWritten(r, cur, out)
 		if keepsForFinalizers(out) {
 			return &DeleteResult{Object: s.out(out)}, nil
 		}
@@ -531,7 +507,6 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if err != nil {
 		return nil, toAPIError(err, r, name)
 	}
-	s.Observer.ObjectWritten(r, out, nil)
 	if s.Hooks != nil {
 		s.Hooks.Deleted(ctx, out)
 	}

@@ -31,7 +31,7 @@ func (q *req) watch() error {
 	if !ok || out.Media == mediaYAML {
 		out = Output{Media: mediaJSON, As: out.As}
 	}
-	if out.As != "" && out.As != "Table" {
+	if out.As != "" && out.As != "Table" && out.As != "PartialObjectMetadata" {
 		out.As = ""
 	}
 	timeout := q.h.MinRequestTimeout + time.Duration(rand.Int64N(int64(q.h.MinRequestTimeout)+1))
@@ -129,6 +129,15 @@ func (q *req) encodeEvent(buf *bytes.Buffer, ev storage.Event, out Output) error
 				return err
 			}
 			obj = t
+		}
+		if out.As == "PartialObjectMetadata" {
+			// Metadata informers (the garbage collector's) decode
+			// nothing else, bookmarks included.
+			pm, err := partialMetadata(obj, false, out.Version)
+			if err != nil {
+				return err
+			}
+			obj = pm
 		}
 	}
 	if out.Media == mediaProtobuf {

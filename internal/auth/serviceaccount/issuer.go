@@ -128,6 +128,13 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	}, nil
 }
 
+// NewLegacyIssuer returns an Issuer for legacy tokens only (the
+// controller manager's token controller): IssueLegacyToken needs no issuer
+// name, audiences or clock.
+func NewLegacyIssuer(key crypto.Signer) (*Issuer, error) {
+	return NewIssuer(IssuerConfig{Issuer: LegacyIssuer, Key: key, DefaultAudiences: []string{LegacyIssuer}, Now: time.Now})
+}
+
 // KeyID returns the "kid" of the tokens this issuer signs.
 func (i *Issuer) KeyID() string { return i.kid }
 

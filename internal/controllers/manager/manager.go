@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,19 +18,24 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
+	saauth "github.com/kastle-dev/kastle/internal/auth/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/bootstraptoken"
 	"github.com/kastle-dev/kastle/internal/certrecord"
 	"github.com/kastle-dev/kastle/internal/controllers/bootstrapsigner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrapproving"
 	"github.com/kastle-dev/kastle/internal/controllers/csrcleaner"
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
+	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
+	"github.com/kastle-dev/kastle/internal/controllers/namespace"
 	"github.com/kastle-dev/kastle/internal/controllers/nodelifecycle"
 	"github.com/kastle-dev/kastle/internal/controllers/nsdefaults"
 	"github.com/kastle-dev/kastle/internal/controllers/resourcequota"
+	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/controllers/storageprotection"
 	"github.com/kastle-dev/kastle/internal/controllers/tokencleaner"
 )
@@ -69,9 +76,74 @@ type Config struct {
 	RetryPeriod                  time.Duration
 	// Identity names this manager in the Lease; "" means hostname_uuid.
 	Identity string
+	// ServiceAccountKeyFile is the private key signing legacy token
+	// Secrets (--service-account-private-key-file), the key the API
+	// server verifies service-account tokens with; empty leaves token
+	// Secrets unfilled.
+	ServiceAccountKeyFile string
+	// Controllers selects the controllers as kube-controller-manager's
+	// --controllers does: "*" for every one, a name to add it, "-name"
+	// to leave it out; empty means "*".
+	Controllers []string
 	// Workers per queue-driven controller (0: 5, as kube-controller-manager).
 	Workers int
 	Log     *slog.Logger
+
+	enabled map[string]bool
+}
+
+// Controller names, as kube-controller-manager names them.
+const (
+	CSRSigning          = "csrsigning"
+	CSRApproving        = "csrapproving"
+	CSRCleaner          = "csrcleaner"
+	BootstrapSigner     = "bootstrapsigner"
+	TokenCleaner        = "tokencleaner"
+	NodeLifecycle       = "nodelifecycle"
+	ServiceAccount      = "serviceaccount"
+	RootCACertPublisher = "root-ca-cert-publisher"
+	ResourceQuota       = "resourcequota"
+	PVCProtection       = "pvc-protection"
+	PVProtection        = "pv-protection"
+	Namespace           = "namespace"
+	GarbageCollector    = "garbagecollector"
+	ServiceAccountToken = "serviceaccount-token"
+)
+
+// ControllerNames lists every controller "*" selects. (Unlike upstream,
+// bootstrapsigner and tokencleaner are on by default: kastle join relies
+// on them.)
+func ControllerNames() []string {
+	return []string{CSRSigning, CSRApproving, CSRCleaner, BootstrapSigner, TokenCleaner, NodeLifecycle, ServiceAccount,
+		RootCACertPublisher, ResourceQuota, PVCProtection, PVProtection, Namespace, GarbageCollector, ServiceAccountToken}
+}
+
+// selectControllers resolves a --controllers list: later entries
+// override earlier ones, "*" selects every controller not named.
+func selectControllers(list []string) (map[string]bool, error) {
+	if len(list) == 0 {
+		list = []string{"*"}
+	}
+	known := ControllerNames()
+	named := map[string]bool{}
+	star := false
+	for _, e := range list {
+		name, on := strings.TrimPrefix(e, "-"), !strings.HasPrefix(e, "-")
+		if e == "*" {
+			star = true
+			continue
+		}
+		if !slices.Contains(known, name) {
+			return nil, fmt.Errorf("--controllers: %q is not a known controller (known: %s)", name, strings.Join(known, ", "))
+		}
+		named[name] = on
+	}
+	out := map[string]bool{}
+	for _, n := range known {
+		on, ok := named[n]
+		out[n] = on || (!ok && star)
+	}
+	return out, nil
 }
 
 func (c *Config) defaults() error {
@@ -103,7 +175,9 @@ func (c *Config) defaults() error {
 	if c.Workers <= 0 {
 		c.Workers = 5
 	}
-	return nil
+	var err error
+	c.enabled, err = selectControllers(c.Controllers)
+	return err
 }
 
 // Run runs the controllers until ctx ends. With leader election it
@@ -115,7 +189,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var signer *csrsigning.Signer
-	if cfg.Signing.Default != (csrsigning.CAFiles{}) {
+	if !cfg.enabled[CSRSigning] {
+		// Not signing here: no CA to load.
+	} else if cfg.Signing.Default != (csrsigning.CAFiles{}) {
 		var err error
 		if signer, err = csrsigning.NewSigner(cfg.Signing); err != nil {
 			return err
@@ -132,12 +208,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(rc)
-	if err != nil {
+	cl := clients{kube: client}
+	if cl.dyn, err = dynamic.NewForConfig(rc); err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
+	if cl.meta, err = metadata.NewForConfig(rc); err != nil {
+		return fmt.Errorf("controller manager client: %w", err)
+	}
+	var legacy *saauth.Issuer
+	switch {
+	case !cfg.enabled[ServiceAccountToken]:
+	case cfg.ServiceAccountKeyFile == "":
+		cfg.Log.Warn("no --service-account-private-key-file: legacy service-account token Secrets will not be filled")
+	default:
+		key, err := saauth.LoadSigningKeyFile(cfg.ServiceAccountKeyFile)
+		if err != nil {
+			return fmt.Errorf("--service-account-private-key-file: %w", err)
+		}
+		if legacy, err = saauth.NewLegacyIssuer(key); err != nil {
+			return fmt.Errorf("--service-account-private-key-file: %w", err)
+		}
+	}
 	if !cfg.LeaderElect {
-		return runControllers(ctx, cfg, client, dyn, signer)
+		return runControllers(ctx, cfg, cl, signer, legacy)
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metaFor(cfg),
@@ -155,7 +248,7 @@ func Run(ctx context.Context, cfg Config) error {
 			Callbacks: leaderelection.LeaderCallbacks{
 				OnStartedLeading: func(lctx context.Context) {
 					cfg.Log.Info("leading: starting controllers", "identity", cfg.Identity, "lease", cfg.LeaseNamespace+"/"+cfg.LeaseName)
-					if err := runControllers(lctx, cfg, client, dyn, signer); err != nil {
+					if err := runControllers(lctx, cfg, cl, signer, legacy); err != nil {
 						select {
 						case errCh <- err:
 						default:
@@ -187,26 +280,47 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// runControllers starts the informers and every controller, and blocks
-// until ctx ends.
-func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface, dyn dynamic.Interface, signer *csrsigning.Signer) error {
+// clients are the manager's connections to the API server.
+type clients struct {
+	kube kubernetes.Interface
+	dyn  dynamic.Interface
+	meta metadata.Interface
+}
+
+// runControllers starts the informers and every enabled controller, and
+// blocks until ctx ends.
+func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsigning.Signer, legacy *saauth.Issuer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	client, on := cl.kube, cfg.enabled
+	var runs []func()
+	add := func(name string, f func()) {
+		if on[name] {
+			runs = append(runs, f)
+		}
+	}
 	factory := informers.NewSharedInformerFactory(client, 0)
+	core := factory.Core().V1()
 	csrs := factory.Certificates().V1().CertificateSigningRequests()
-	var signing *csrsigning.Controller
-	if signer != nil {
-		var err error
-		if signing, err = csrsigning.New(client, csrs, signer, cfg.Log.With("controller", "csrsigning")); err != nil {
+	if signer != nil && on[CSRSigning] {
+		signing, err := csrsigning.New(client, csrs, signer, cfg.Log.With("controller", CSRSigning))
+		if err != nil {
 			return err
 		}
-		signing.Record = recorder(dyn)
+		signing.Record = recorder(cl.dyn)
+		add(CSRSigning, func() { signing.Run(ctx, cfg.Workers) })
 	}
-	approving, err := csrapproving.New(client, csrs, cfg.ApproveKubeletServing, cfg.Log.With("controller", "csrapproving"))
-	if err != nil {
-		return err
+	if on[CSRApproving] {
+		approving, err := csrapproving.New(client, csrs, cfg.ApproveKubeletServing, cfg.Log.With("controller", CSRApproving))
+		if err != nil {
+			return err
+		}
+		add(CSRApproving, func() { approving.Run(ctx, cfg.Workers) })
 	}
-	cleaner := csrcleaner.New(client, csrs, cfg.CleanerInterval, cfg.Log.With("controller", "csrcleaner"))
+	if on[CSRCleaner] {
+		cleaner := csrcleaner.New(client, csrs, cfg.CleanerInterval, cfg.Log.With("controller", CSRCleaner))
+		add(CSRCleaner, func() { cleaner.Run(ctx) })
+	}
 
 	// Bootstrap tokens live in kube-system, cluster-info in kube-public:
 	// narrow informers instead of watching every Secret and ConfigMap.
@@ -214,64 +328,96 @@ func runControllers(ctx context.Context, cfg Config, client kubernetes.Interface
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "type=" + string(bootstraptoken.SecretType) }))
 	public := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(bootstraptoken.ClusterInfoNamespace),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + bootstraptoken.ClusterInfoName }))
-	bsigner, err := bootstrapsigner.New(client, public.Core().V1().ConfigMaps(), tokens.Core().V1().Secrets(), cfg.Log.With("controller", "bootstrapsigner"))
-	if err != nil {
-		return err
-	}
-	tcleaner, err := tokencleaner.New(client, tokens.Core().V1().Secrets(), cfg.Log.With("controller", "tokencleaner"))
-	if err != nil {
-		return err
-	}
-	caPEM := ""
-	if cfg.RootCAFile != "" {
-		data, err := os.ReadFile(cfg.RootCAFile)
+	if on[BootstrapSigner] {
+		bsigner, err := bootstrapsigner.New(client, public.Core().V1().ConfigMaps(), tokens.Core().V1().Secrets(), cfg.Log.With("controller", BootstrapSigner))
 		if err != nil {
+			return err
+		}
+		add(BootstrapSigner, func() { bsigner.Run(ctx) })
+	}
+	if on[TokenCleaner] {
+		tcleaner, err := tokencleaner.New(client, tokens.Core().V1().Secrets(), cfg.Log.With("controller", TokenCleaner))
+		if err != nil {
+			return err
+		}
+		add(TokenCleaner, func() { tcleaner.Run(ctx) })
+	}
+	var caPEM []byte
+	if cfg.RootCAFile != "" {
+		var err error
+		if caPEM, err = os.ReadFile(cfg.RootCAFile); err != nil {
 			return fmt.Errorf("--root-ca-file: %w", err)
 		}
-		caPEM = string(data)
 	}
 	rootCAs := informers.NewSharedInformerFactoryWithOptions(client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + nsdefaults.RootCAConfigMap }))
-	defaults, err := nsdefaults.New(client, factory.Core().V1().Namespaces(), factory.Core().V1().ServiceAccounts(),
-		rootCAs.Core().V1().ConfigMaps(), caPEM, cfg.Log.With("controller", "nsdefaults"))
-	if err != nil {
-		return err
+	if on[ServiceAccount] || on[RootCACertPublisher] {
+		published := ""
+		if on[RootCACertPublisher] {
+			published = string(caPEM)
+		}
+		defaults, err := nsdefaults.New(client, core.Namespaces(), core.ServiceAccounts(), rootCAs.Core().V1().ConfigMaps(),
+			on[ServiceAccount], published, cfg.Log.With("controller", "nsdefaults"))
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { defaults.Run(ctx, cfg.Workers) })
 	}
-	core := factory.Core().V1()
-	quotas, err := resourcequota.New(client, dyn, core.ResourceQuotas(), core.Pods(), core.Services(), core.PersistentVolumeClaims(),
-		cfg.Log.With("controller", "resourcequota"))
-	if err != nil {
-		return err
+	if on[ResourceQuota] {
+		quotas, err := resourcequota.New(client, cl.dyn, core.ResourceQuotas(), core.Pods(), core.Services(), core.PersistentVolumeClaims(),
+			cfg.Log.With("controller", ResourceQuota))
+		if err != nil {
+			return err
+		}
+		add(ResourceQuota, func() { quotas.Run(ctx, cfg.Workers) })
 	}
-	protection, err := storageprotection.New(client, core.PersistentVolumeClaims(), core.PersistentVolumes(), core.Pods(),
-		cfg.Log.With("controller", "storageprotection"))
-	if err != nil {
-		return err
+	if on[PVCProtection] || on[PVProtection] {
+		protection, err := storageprotection.New(client, core.PersistentVolumeClaims(), core.PersistentVolumes(), core.Pods(),
+			cfg.Log.With("controller", "storageprotection"))
+		if err != nil {
+			return err
+		}
+		runs = append(runs, func() { protection.Run(ctx, cfg.Workers) })
 	}
 	nodeLeases := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(nodelifecycle.LeaseNamespace))
-	lifecycle := nodelifecycle.New(client, factory.Core().V1().Nodes(), nodeLeases.Coordination().V1().Leases(),
-		cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", "nodelifecycle"))
-	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases, rootCAs} {
+	if on[NodeLifecycle] {
+		lifecycle := nodelifecycle.New(client, core.Nodes(), nodeLeases.Coordination().V1().Leases(),
+			cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", NodeLifecycle))
+		add(NodeLifecycle, func() { lifecycle.Run(ctx) })
+	}
+	if on[Namespace] {
+		nsc, err := namespace.New(client, cl.meta, core.Namespaces(), cfg.Log.With("controller", Namespace))
+		if err != nil {
+			return err
+		}
+		add(Namespace, func() { nsc.Run(ctx, cfg.Workers) })
+	}
+	if on[GarbageCollector] {
+		gc := garbagecollector.New(client, cl.meta, cfg.Log.With("controller", GarbageCollector))
+		add(GarbageCollector, func() { gc.Run(ctx, cfg.Workers) })
+	}
+	// Token Secrets only: a narrow informer, not every Secret.
+	saTokens := informers.NewSharedInformerFactoryWithOptions(client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = serviceaccount.SecretFieldSelector }))
+	if legacy != nil && on[ServiceAccountToken] {
+		tc, err := serviceaccount.New(client, saTokens.Core().V1().Secrets(), core.ServiceAccounts(), legacy, caPEM,
+			cfg.Log.With("controller", ServiceAccountToken))
+		if err != nil {
+			return err
+		}
+		add(ServiceAccountToken, func() { tc.Run(ctx, cfg.Workers) })
+	}
+	// Factories start only the informers a controller asked for.
+	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases, rootCAs, saTokens} {
 		f.Start(ctx.Done())
 		defer f.Shutdown()
 	}
 
 	var wg sync.WaitGroup
-	run := func(f func()) {
+	for _, f := range runs {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
-	if signing != nil {
-		run(func() { signing.Run(ctx, cfg.Workers) })
-	}
-	run(func() { approving.Run(ctx, cfg.Workers) })
-	run(func() { cleaner.Run(ctx) })
-	run(func() { bsigner.Run(ctx) })
-	run(func() { tcleaner.Run(ctx) })
-	run(func() { lifecycle.Run(ctx) })
-	run(func() { defaults.Run(ctx, cfg.Workers) })
-	run(func() { quotas.Run(ctx, cfg.Workers) })
-	run(func() { protection.Run(ctx, cfg.Workers) })
 	<-ctx.Done()
 	wg.Wait()
 	return nil

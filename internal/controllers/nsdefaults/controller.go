@@ -30,17 +30,19 @@ type Controller struct {
 	cms      corelisters.ConfigMapLister
 	synced   []cache.InformerSynced
 	caPEM    string
+	ensureSA bool
 	q        *queue.Queue
 	log      *slog.Logger
 }
 
 // New wires the controller to namespace, service account and ConfigMap
-// informers (the last may be narrowed to kube-root-ca.crt). An empty
-// caPEM publishes no root CA.
+// informers (the last may be narrowed to kube-root-ca.crt). ensureAccounts
+// keeps the default ServiceAccounts; an empty caPEM publishes no root CA.
 func New(client kubernetes.Interface, namespaces coreinformers.NamespaceInformer, accounts coreinformers.ServiceAccountInformer,
-	configMaps coreinformers.ConfigMapInformer, caPEM string, log *slog.Logger) (*Controller, error) {
+	configMaps coreinformers.ConfigMapInformer, ensureAccounts bool, caPEM string, log *slog.Logger) (*Controller, error) {
 	c := &Controller{client: client, ns: namespaces.Lister(), accounts: accounts.Lister(), cms: configMaps.Lister(), caPEM: caPEM, log: log,
-		synced: []cache.InformerSynced{namespaces.Informer().HasSynced, accounts.Informer().HasSynced, configMaps.Informer().HasSynced}}
+		ensureSA: ensureAccounts,
+		synced:   []cache.InformerSynced{namespaces.Informer().HasSynced, accounts.Informer().HasSynced, configMaps.Informer().HasSynced}}
 	c.q = queue.New("nsdefaults", c.sync, log)
 	byNamespace := func(obj interface{}) {
 		if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -89,6 +91,9 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 }
 
 func (c *Controller) ensureAccount(ctx context.Context, ns string) error {
+	if !c.ensureSA {
+		return nil
+	}
 	if _, err := c.accounts.ServiceAccounts(ns).Get(DefaultServiceAccount); err == nil {
 		return nil
 	}

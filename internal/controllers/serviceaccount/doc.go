@@ -1,6 +1,8 @@
-// Package serviceaccount fills legacy token Secrets (type
-// kubernetes.io/service-account-token) with their token, ca.crt and
-// namespace, signed by the API server's service-account issuer. (Every
-// namespace's "default" ServiceAccount comes from internal/controllers/
-// nsdefaults in the controller manager.)
+// Package serviceaccount is the legacy token controller of the controller
+// manager, on client-go informers: it fills Secrets of type
+// kubernetes.io/service-account-token with a token, ca.crt and namespace,
+// signed with the service-account key the API server verifies
+// (--service-account-private-key-file), and deletes those whose
+// ServiceAccount is gone or replaced. (Every namespace's "default"
+// ServiceAccount comes from internal/controllers/nsdefaults.)
 package serviceaccount

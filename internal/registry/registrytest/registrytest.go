@@ -16,9 +16,8 @@ import (
 )
 
 // NewStore returns a store of the built-in resource group/v1/plural on a
-// prefix of its own (named after the test), admitting everything and
-// telling nobody of its writes; callers may replace Admission and
-// Observer.
+// prefix of its own (named after the test), admitting everything;
+// callers may replace Admission.
 func NewStore(t testing.TB, client *clientv3.Client, group, plural string) *registry.Store {
 	t.Helper()
 	scheme, err := apis.NewScheme()
@@ -40,7 +39,6 @@ func NewStore(t testing.TB, client *clientv3.Client, group, plural string) *regi
 		Prefix:    "/test/" + t.Name() + "/" + plural,
 		Admission: AdmitAll{},
 		Fields:    registry.NewFieldManagers(scheme, builtinTypes{applyconfigurations.NewTypeConverter(scheme)}),
-		Observer:  registry.NoObserver{},
 		Now:       time.Now,
 	}
 }

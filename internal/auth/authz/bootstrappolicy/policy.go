@@ -240,6 +240,16 @@ func clusterRoleTable() []clusterRoleSpec {
 			r(v("list", "watch"), "*", "*"),
 			r(v("update"), legacy, "resourcequotas/status"),
 		}, eventWrites()...)},
+		// The namespace controller deletes every kind of content, then
+		// reports on and finalizes the namespace.
+		{name: "system:controller:namespace-controller", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "delete", "deletecollection"), "*", "*"),
+			r(v("update"), legacy, "namespaces/finalize", "namespaces/status"),
+		}, eventWrites()...)},
+		// The garbage collector reads, patches and deletes every kind.
+		{name: "system:controller:generic-garbage-collector", rules: append([]rbacv1.PolicyRule{
+			r(v("get", "list", "watch", "patch", "update", "delete"), "*", "*"),
+		}, eventWrites()...)},
 		// The CSR approving, signing and cleaning controllers.
 		{name: "system:controller:certificate-controller", rules: append([]rbacv1.PolicyRule{
 			r(v("get", "list", "watch", "delete"), certificates, "certificatesigningrequests"),
@@ -364,6 +374,10 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			serviceAccount(NamespaceSystem, "pv-protection-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:resourcequota-controller", "system:controller:resourcequota-controller",
 			serviceAccount(NamespaceSystem, "resourcequota-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:namespace-controller", "system:controller:namespace-controller",
+			serviceAccount(NamespaceSystem, "namespace-controller"), userSubject(UserControllerManager)),
+		clusterRoleBinding("system:controller:generic-garbage-collector", "system:controller:generic-garbage-collector",
+			serviceAccount(NamespaceSystem, "generic-garbage-collector"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }
