@@ -206,7 +206,7 @@ const (
 func (c *Collector) attempt(ctx context.Context, key string) error {
 	uid := types.UID(key)
 	n, ok := c.graph.get(uid)
-	if !ok || (!n.deleting && c.settled(n)) {
+	if !ok || (!n.deleting && c.graph.settled(&n)) {
 		return nil
 	}
 	live, err := c.meta.Resource(n.gvr).Namespace(n.namespace).Get(ctx, n.name, metav1.GetOptions{})
@@ -274,18 +274,6 @@ func (c *Collector) attempt(ctx context.Context, key string) error {
 		policy = metav1.DeletePropagationForeground
 	}
 	return c.delete(ctx, n, policy)
-}
-
-// settled reports from the graph alone that n needs nothing: every owner
-// is present, at rest, and where n may refer to it.
-func (c *Collector) settled(n node) bool {
-	for _, r := range n.owners {
-		o, ok := c.graph.get(r.UID)
-		if !ok || o.foreground || o.name != r.Name || (o.namespace != "" && o.namespace != n.namespace) {
-			return false
-		}
-	}
-	return true
 }
 
 // ownerState resolves one owner reference of n: from the graph when it
@@ -490,7 +478,7 @@ func (c *Collector) warnInvalid(ctx context.Context, n node, ref metav1.OwnerRef
 	}
 	now := metav1.Now()
 	ev := &corev1.Event{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: n.name + ".", Namespace: ns},
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", n.name, now.UnixNano()), Namespace: ns},
 		InvolvedObject: corev1.ObjectReference{
 			APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind, Namespace: n.namespace, Name: n.name, UID: n.uid,
 		},

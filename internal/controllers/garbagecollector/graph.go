@@ -119,7 +119,7 @@ func (g *graph) observe(n *node) actions {
 	}
 	g.index(n)
 	refsChanged := old == nil || !sameRefs(old.owners, n.owners)
-	if refsChanged && g.needsCheck(n) {
+	if refsChanged && !g.settledLocked(n) {
 		a.examine = append(a.examine, n.uid)
 	}
 	if n.foreground {
@@ -147,16 +147,22 @@ func (g *graph) observe(n *node) actions {
 	return a
 }
 
-// needsCheck reports whether one of n's owners is not known to the graph
-// as present and at rest: unseen (maybe gone), or deleting its dependents.
-func (g *graph) needsCheck(n *node) bool {
+// settled reports from the graph alone that n needs nothing: every owner
+// is present, at rest, and where n may refer to it.
+func (g *graph) settled(n *node) bool {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.settledLocked(n)
+}
+
+func (g *graph) settledLocked(n *node) bool {
 	for _, r := range n.owners {
 		o, ok := g.nodes[r.UID]
-		if !ok || o.foreground {
-			return true
+		if !ok || o.foreground || o.name != r.Name || (o.namespace != "" && o.namespace != n.namespace) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // forget removes a deleted object and returns what to do: its dependents
