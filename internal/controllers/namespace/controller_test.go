@@ -173,4 +173,3 @@ func createCRD(t *testing.T, dyn dynamic.Interface, client kubernetes.Interface)
 	})
 	return schema.GroupVersionResource{Group: "ns.example.com", Version: "v1", Resource: "gadgets"}
 }
-
