@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -126,5 +127,98 @@ func TestControllerManagerFailover(t *testing.T) {
 	signed("after-failover")
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("failover took %v, want under 30s", d)
+	}
+}
+
+// TestControllerManagerOutOfProcess: with --run-controllers=false the API
+// server runs no controller at all; one `kastle controller-manager`
+// process deletes namespaces with their content, collects dependents
+// (background, foreground; orphan keeps them) and fills legacy token
+// Secrets whose token works with kubectl.
+func TestControllerManagerOutOfProcess(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--run-controllers=false")
+	pkiDir := filepath.Join(s.dataDir, "pki")
+	startProcess(t, "controller-manager", "--kubeconfig", filepath.Join(s.dataDir, "controller-manager.conf"),
+		"--root-ca-file", filepath.Join(pkiDir, "ca.crt"),
+		"--service-account-private-key-file", filepath.Join(pkiDir, "sa.key"),
+		"--controllers", "*,-csrsigning", "--leader-elect=false")
+
+	// Namespace deletion.
+	s.mustKubectl(t, "create", "namespace", "doomed")
+	s.mustKubectl(t, "create", "configmap", "c", "-n", "doomed", "--from-literal=a=1")
+	s.mustKubectl(t, "create", "secret", "generic", "s", "-n", "doomed", "--from-literal=a=1")
+	mustContain(t, s.mustKubectl(t, "delete", "namespace", "doomed", "--timeout=60s"), `namespace "doomed" deleted`)
+	if r := s.kubectl(t, "get", "namespace", "doomed"); r.code == 0 {
+		t.Errorf("namespace still there: %s", r)
+	}
+	for _, res := range []string{"configmaps", "secrets"} {
+		if out := s.mustKubectl(t, "get", res, "-n", "doomed", "-o", "name"); strings.TrimSpace(out) != "" {
+			t.Errorf("%s outlived their namespace: %s", res, out)
+		}
+	}
+
+	// Garbage collection.
+	owned := func(name, owner string) {
+		t.Helper()
+		uid := s.mustKubectl(t, "get", "configmap", owner, "-o", "jsonpath={.metadata.uid}")
+		s.mustKubectlWith(t, runOpts{stdin: fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: %s, uid: %s, blockOwnerDeletion: true}]
+`, name, owner, uid)}, "create", "-f", "-")
+	}
+	gone := func(names ...string) func() string {
+		return func() string {
+			for _, n := range names {
+				if r := s.kubectl(t, "get", "configmap", n); r.code == 0 {
+					return n + " still exists"
+				}
+			}
+			return ""
+		}
+	}
+	for _, cascade := range []string{"background", "foreground", "orphan"} {
+		owner := cascade + "-owner"
+		s.mustKubectl(t, "create", "configmap", owner)
+		owned(cascade+"-child", owner)
+		owned(cascade+"-grandchild", cascade+"-child")
+		s.mustKubectl(t, "delete", "configmap", owner, "--cascade="+cascade, "--timeout=60s")
+		if cascade == "orphan" {
+			eventually(t, 30*time.Second, gone(owner))
+			if refs := s.mustKubectl(t, "get", "configmap", cascade+"-child", "-o", "jsonpath={.metadata.ownerReferences}"); refs != "" {
+				t.Errorf("orphaned child keeps its owner reference: %s", refs)
+			}
+			s.mustKubectl(t, "get", "configmap", cascade+"-grandchild")
+			continue
+		}
+		eventually(t, 30*time.Second, gone(owner, cascade+"-child", cascade+"-grandchild"))
+	}
+
+	// Legacy service-account token.
+	s.mustKubectl(t, "create", "serviceaccount", "old-style")
+	s.mustKubectlWith(t, runOpts{stdin: `apiVersion: v1
+kind: Secret
+metadata:
+  name: old-style-token
+  annotations: {kubernetes.io/service-account.name: old-style}
+type: kubernetes.io/service-account-token
+`}, "create", "-f", "-")
+	var token string
+	eventually(t, 30*time.Second, func() string {
+		out := s.mustKubectl(t, "get", "secret", "old-style-token", "-o", "jsonpath={.data.token}")
+		b, err := base64.StdEncoding.DecodeString(out)
+		if out == "" || err != nil {
+			return fmt.Sprintf("token not filled in (%v)", err)
+		}
+		token = string(b)
+		return ""
+	})
+	r := run(t, runOpts{env: []string{"KUBECONFIG=/dev/null", "KUBECACHEDIR=" + t.TempDir()}}, env.kubectl,
+		"--server", s.url, "--certificate-authority", filepath.Join(pkiDir, "ca.crt"), "--token", token,
+		"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if r.code != 0 || r.stdout != "system:serviceaccount:default:old-style" {
+		t.Errorf("kubectl with the legacy token: %s", r)
 	}
 }
