@@ -476,6 +476,9 @@ func startControllerManager(ctx context.Context, cfg Config, path string, p *pki
 	}
 	mc := cfg.Controllers
 	mc.Client, mc.Log = rc, log.With("component", "controller-manager")
+	if mc.ServerCAData, err = manager.CAFromKubeconfig(path); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if mc.Signing.Default == (csrsigning.CAFiles{}) && p.CA.Key != nil {
 		mc.Signing.Default = csrsigning.CAFiles{CertFile: p.CAFile, KeyFile: p.CAKeyFile}
 	}

@@ -45,6 +45,9 @@ func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
 				rc.Host = master
 			}
 			cfg.Client, cfg.Log = rc, logger()
+			if cfg.ServerCAData, err = manager.CAFromKubeconfig(kubeconfig); err != nil {
+				return fmt.Errorf("--kubeconfig %s: %w", kubeconfig, err)
+			}
 			ctrl.apply(&cfg, csrsigning.CAFiles{})
 			cfg.Log.Info("kastle controller manager starting", "server", rc.Host, "leader-elect", cfg.LeaderElect)
 			return manager.Run(ctx, cfg)

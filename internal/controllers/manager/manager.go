@@ -81,6 +81,11 @@ type Config struct {
 	// server verifies service-account tokens with; empty leaves token
 	// Secrets unfilled.
 	ServiceAccountKeyFile string
+	// ServerCAData verifies the API server for the clients of the
+	// namespace controller and the garbage collector, which authenticate
+	// as their service accounts instead of with Client's credentials
+	// (see CAFromKubeconfig); empty means Client's CA.
+	ServerCAData []byte
 	// Controllers selects the controllers as kube-controller-manager's
 	// --controllers does: "*" for every one, a name to add it, "-name"
 	// to leave it out; empty means "*".
@@ -208,7 +213,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
-	cl := clients{kube: client}
+	cl := clients{rc: rc, kube: client}
 	if cl.dyn, err = dynamic.NewForConfig(rc); err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
@@ -282,6 +287,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 // clients are the manager's connections to the API server.
 type clients struct {
+	rc   *rest.Config
 	kube kubernetes.Interface
 	dyn  dynamic.Interface
 	meta metadata.Interface
@@ -385,15 +391,25 @@ func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsign
 			cfg.NodeMonitorGracePeriod, cfg.NodeMonitorPeriod, cfg.Log.With("controller", NodeLifecycle))
 		add(NodeLifecycle, func() { lifecycle.Run(ctx) })
 	}
+	// The two controllers that delete anything act as their own service
+	// accounts.
 	if on[Namespace] {
-		nsc, err := namespace.New(client, cl.meta, core.Namespaces(), cfg.Log.With("controller", Namespace))
+		sc, sm, err := serviceAccountClients(cl, cfg.ServerCAData, ServiceAccountNamespaceController)
+		if err != nil {
+			return err
+		}
+		nsc, err := namespace.New(sc, sm, core.Namespaces(), cfg.Log.With("controller", Namespace))
 		if err != nil {
 			return err
 		}
 		add(Namespace, func() { nsc.Run(ctx, cfg.Workers) })
 	}
 	if on[GarbageCollector] {
-		gc := garbagecollector.New(client, cl.meta, cfg.Log.With("controller", GarbageCollector))
+		sc, sm, err := serviceAccountClients(cl, cfg.ServerCAData, ServiceAccountGarbageCollector)
+		if err != nil {
+			return err
+		}
+		gc := garbagecollector.New(sc, sm, cfg.Log.With("controller", GarbageCollector))
 		add(GarbageCollector, func() { gc.Run(ctx, cfg.Workers) })
 	}
 	// Token Secrets only: a narrow informer, not every Secret.
@@ -421,6 +437,20 @@ func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsign
 	<-ctx.Done()
 	wg.Wait()
 	return nil
+}
+
+// serviceAccountClients returns clients acting as kube-system/name.
+func serviceAccountClients(cl clients, caData []byte, name string) (kubernetes.Interface, metadata.Interface, error) {
+	sa := serviceAccountConfig(cl.rc, caData, cl.kube, name)
+	kube, err := kubernetes.NewForConfig(sa)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s client: %w", name, err)
+	}
+	meta, err := metadata.NewForConfig(sa)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s client: %w", name, err)
+	}
+	return kube, meta, nil
 }
 
 func metaFor(cfg Config) metav1.ObjectMeta {

@@ -28,7 +28,7 @@ import (
 // again comes soon, later ones back off to MaxRecheck.
 const (
 	FirstRecheck = time.Second
-	MaxRecheck   = 15 * time.Second
+	MaxRecheck   = 8 * time.Second
 )
 
 // Controller finalizes terminating namespaces. Create it with New.

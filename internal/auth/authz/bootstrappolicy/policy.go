@@ -374,10 +374,12 @@ func ClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 			serviceAccount(NamespaceSystem, "pv-protection-controller"), userSubject(UserControllerManager)),
 		clusterRoleBinding("system:controller:resourcequota-controller", "system:controller:resourcequota-controller",
 			serviceAccount(NamespaceSystem, "resourcequota-controller"), userSubject(UserControllerManager)),
+		// The controllers that may delete anything act as their service
+		// accounts only, not with the controller manager's identity.
 		clusterRoleBinding("system:controller:namespace-controller", "system:controller:namespace-controller",
-			serviceAccount(NamespaceSystem, "namespace-controller"), userSubject(UserControllerManager)),
+			serviceAccount(NamespaceSystem, "namespace-controller")),
 		clusterRoleBinding("system:controller:generic-garbage-collector", "system:controller:generic-garbage-collector",
-			serviceAccount(NamespaceSystem, "generic-garbage-collector"), userSubject(UserControllerManager)),
+			serviceAccount(NamespaceSystem, "generic-garbage-collector")),
 		clusterRoleBinding("system:node", "system:node"),
 	}
 }
