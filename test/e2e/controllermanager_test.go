@@ -158,6 +158,9 @@ func TestControllerManagerOutOfProcess(t *testing.T) {
 		}
 	}
 
+	// It did so as its own service account, not as the manager.
+	s.mustKubectl(t, "get", "serviceaccount", "-n", "kube-system", "namespace-controller")
+
 	// Garbage collection.
 	owned := func(name, owner string) {
 		t.Helper()
@@ -195,6 +198,8 @@ metadata:
 		}
 		eventually(t, 30*time.Second, gone(owner, cascade+"-child", cascade+"-grandchild"))
 	}
+
+	s.mustKubectl(t, "get", "serviceaccount", "-n", "kube-system", "generic-garbage-collector")
 
 	// Legacy service-account token.
 	s.mustKubectl(t, "create", "serviceaccount", "old-style")
