@@ -209,15 +209,9 @@ func (c *Collector) attempt(ctx context.Context, key string) error {
 	if !ok || (!n.deleting && c.graph.settled(&n)) {
 		return nil
 	}
-	live, err := c.meta.Resource(n.gvr).Namespace(n.namespace).Get(ctx, n.name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	live, err := c.live(ctx, n)
+	if live == nil {
 		return err
-	}
-	if live.UID != uid {
-		return nil
 	}
 	if live.DeletionTimestamp != nil {
 		if !slices.Contains(live.Finalizers, metav1.FinalizerDeleteDependents) {
@@ -354,25 +348,16 @@ func (c *Collector) orphan(ctx context.Context, key string) error {
 	if !ok {
 		return nil
 	}
-	live, err := c.meta.Resource(n.gvr).Namespace(n.namespace).Get(ctx, n.name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	live, err := c.live(ctx, n)
+	if live == nil || live.DeletionTimestamp == nil || !slices.Contains(live.Finalizers, metav1.FinalizerOrphanDependents) {
 		return err
 	}
-	if live.UID != uid || live.DeletionTimestamp == nil || !slices.Contains(live.Finalizers, metav1.FinalizerOrphanDependents) {
-		return nil
-	}
 	for _, d := range c.graph.dependentsOf(uid) {
-		dl, err := c.meta.Resource(d.gvr).Namespace(d.namespace).Get(ctx, d.name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			continue
-		}
+		dl, err := c.live(ctx, d)
 		if err != nil {
 			return err
 		}
-		if dl.UID != d.uid {
+		if dl == nil {
 			continue
 		}
 		refs := slices.DeleteFunc(slices.Clone(dl.OwnerReferences), func(r metav1.OwnerReference) bool { return r.UID == uid })
@@ -385,6 +370,22 @@ func (c *Collector) orphan(ctx context.Context, key string) error {
 	}
 	fin := slices.DeleteFunc(slices.Clone(live.Finalizers), func(f string) bool { return f == metav1.FinalizerOrphanDependents })
 	return c.patch(ctx, n, live, "/metadata/finalizers", fin)
+}
+
+// live reads n's current metadata: nil (and no error) when n is gone,
+// or its name now belongs to another object.
+func (c *Collector) live(ctx context.Context, n node) (*metav1.PartialObjectMetadata, error) {
+	m, err := c.meta.Resource(n.gvr).Namespace(n.namespace).Get(ctx, n.name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.UID != n.uid {
+		return nil, nil
+	}
+	return m, nil
 }
 
 // unblock clears blockOwnerDeletion on every owner reference of n.

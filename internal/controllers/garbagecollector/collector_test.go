@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
+	"github.com/kastle-dev/kastle/internal/controllers/controllertest"
 	"github.com/kastle-dev/kastle/internal/controllers/garbagecollector"
 	"github.com/kastle-dev/kastle/pkg/testenv"
 )
@@ -94,13 +95,12 @@ func createCM(t *testing.T, ns, name string, finalizers []string, owners ...meta
 
 func eventually(t *testing.T, what string, f func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	controllertest.Eventually(t, what, func() string {
+		if f() {
+			return ""
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return "not yet"
+	})
 }
 
 func cmGone(ns, name string) func() bool {

@@ -7,23 +7,20 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 
+	"github.com/kastle-dev/kastle/internal/controllers/controllertest"
 	"github.com/kastle-dev/kastle/internal/controllers/namespace"
-	"github.com/kastle-dev/kastle/pkg/testenv"
 )
 
 // TestDeletion runs the controller alone against an API server without
@@ -32,11 +29,17 @@ import (
 // conditions, and goes once its content's finalizers are done.
 func TestDeletion(t *testing.T) {
 	ctx := context.Background()
-	env, err := testenv.Start(ctx, testenv.Options{APIServerFlags: []string{"--run-controllers=false"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	preserve := true
+	env := controllertest.Start(t, &apiextensionsv1.CustomResourceDefinition{
+		ObjectMeta: metav1.ObjectMeta{Name: "gadgets.ns.example.com"},
+		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
+			Group: "ns.example.com", Scope: apiextensionsv1.NamespaceScoped,
+			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget", ListKind: "GadgetList"},
+			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
+				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
+		},
+	})
+	gvr := schema.GroupVersionResource{Group: "ns.example.com", Version: "v1", Resource: "gadgets"}
 	client := env.Client()
 	dyn := dynamic.NewForConfigOrDie(env.Config())
 	meta := metadata.NewForConfigOrDie(env.Config())
@@ -45,13 +48,8 @@ func TestDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	factory.Start(cctx.Done())
-	go func() { defer close(done); c.Run(cctx, 2) }()
-	t.Cleanup(func() { stop(); <-done; factory.Shutdown() })
+	controllertest.Run(t, factory, func(ctx context.Context) { c.Run(ctx, 2) })
 
-	gvr := createCRD(t, dyn, client)
 	const ns = "doomed"
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -88,7 +86,7 @@ func TestDeletion(t *testing.T) {
 		corev1.NamespaceContentRemaining:         {corev1.ConditionTrue, "SomeResourcesRemain", "configmaps has 1 resource instances"},
 		corev1.NamespaceFinalizersRemaining:      {corev1.ConditionTrue, "SomeFinalizersRemain", "example.com/hold in 1 resource instances"},
 	}
-	eventually(t, "the deletion conditions", func() string {
+	controllertest.Eventually(t, "the deletion conditions", func() string {
 		got, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		if err != nil {
 			return err.Error()
@@ -119,7 +117,7 @@ func TestDeletion(t *testing.T) {
 	if _, err := client.CoreV1().ConfigMaps(ns).Patch(ctx, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the namespace gone", func() string {
+	controllertest.Eventually(t, "the namespace gone", func() string {
 		if _, err := client.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 			return fmt.Sprint(err)
 		}
@@ -128,48 +126,3 @@ func TestDeletion(t *testing.T) {
 }
 
 func get[T any](_ T, err error) error { return err }
-
-func eventually(t *testing.T, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(40 * time.Second)
-	for {
-		msg := f()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s: %s", what, msg)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func createCRD(t *testing.T, dyn dynamic.Interface, client kubernetes.Interface) schema.GroupVersionResource {
-	t.Helper()
-	preserve := true
-	crd := &apiextensionsv1.CustomResourceDefinition{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/v1", Kind: "CustomResourceDefinition"},
-		ObjectMeta: metav1.ObjectMeta{Name: "gadgets.ns.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "ns.example.com", Scope: apiextensionsv1.NamespaceScoped,
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "gadgets", Singular: "gadget", Kind: "Gadget", ListKind: "GadgetList"},
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: &preserve}}}},
-		},
-	}
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(crd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	crds := schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
-	if _, err := dyn.Resource(crds).Create(context.Background(), &unstructured.Unstructured{Object: obj}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "the CRD served", func() string {
-		if _, err := client.Discovery().ServerResourcesForGroupVersion("ns.example.com/v1"); err != nil {
-			return err.Error()
-		}
-		return ""
-	})
-	return schema.GroupVersionResource{Group: "ns.example.com", Version: "v1", Resource: "gadgets"}
-}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,9 +16,9 @@ import (
 	"k8s.io/client-go/informers"
 
 	saauth "github.com/kastle-dev/kastle/internal/auth/serviceaccount"
+	"github.com/kastle-dev/kastle/internal/controllers/controllertest"
 	"github.com/kastle-dev/kastle/internal/controllers/serviceaccount"
 	"github.com/kastle-dev/kastle/internal/pki"
-	"github.com/kastle-dev/kastle/pkg/testenv"
 )
 
 // TestTokens runs the controller alone, signing with the server's
@@ -28,11 +27,7 @@ import (
 // is deleted.
 func TestTokens(t *testing.T) {
 	ctx := context.Background()
-	env, err := testenv.Start(ctx, testenv.Options{APIServerFlags: []string{"--run-controllers=false"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	env := controllertest.Start(t)
 	client := env.Client()
 	key, err := saauth.LoadSigningKeyFile(filepath.Join(env.DataDir(), "pki", pki.ServiceAccountKeyFile))
 	if err != nil {
@@ -52,11 +47,7 @@ func TestTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cctx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	factory.Start(cctx.Done())
-	go func() { defer close(done); c.Run(cctx, 2) }()
-	t.Cleanup(func() { stop(); <-done; factory.Shutdown() })
+	controllertest.Run(t, factory, func(ctx context.Context) { c.Run(ctx, 2) })
 
 	const ns = "default"
 	if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot"}}, metav1.CreateOptions{}); err != nil {
@@ -74,7 +65,7 @@ func TestTokens(t *testing.T) {
 	tokenSecret("robot-token", "robot")
 	tokenSecret("ghost-token", "ghost")
 	var sec *corev1.Secret
-	eventually(t, "the token filled in", func() string {
+	controllertest.Eventually(t, "the token filled in", func() string {
 		sec, err = client.CoreV1().Secrets(ns).Get(ctx, "robot-token", metav1.GetOptions{})
 		if err != nil || len(sec.Data[corev1.ServiceAccountTokenKey]) == 0 {
 			return fmt.Sprint("not yet: ", err)
@@ -93,11 +84,11 @@ func TestTokens(t *testing.T) {
 	if !review.Status.Authenticated || review.Status.User.Username != "system:serviceaccount:default:robot" {
 		t.Errorf("token review: %+v", review.Status)
 	}
-	eventually(t, "the Secret of a missing account deleted", gone(ctx, client.CoreV1().Secrets(ns).Get, "ghost-token"))
+	controllertest.Eventually(t, "the Secret of a missing account deleted", gone(ctx, client.CoreV1().Secrets(ns).Get, "ghost-token"))
 	if err := client.CoreV1().ServiceAccounts(ns).Delete(ctx, "robot", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the Secret deleted with its account", gone(ctx, client.CoreV1().Secrets(ns).Get, "robot-token"))
+	controllertest.Eventually(t, "the Secret deleted with its account", gone(ctx, client.CoreV1().Secrets(ns).Get, "robot-token"))
 }
 
 func keys(m map[string][]byte) []string {
@@ -114,20 +105,5 @@ func gone(ctx context.Context, get func(context.Context, string, metav1.GetOptio
 			return fmt.Sprint("still there: ", err)
 		}
 		return ""
-	}
-}
-
-func eventually(t *testing.T, what string, f func() string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		msg := f()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s: %s", what, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
