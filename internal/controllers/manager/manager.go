@@ -194,14 +194,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	var signer *csrsigning.Signer
-	if !cfg.enabled[CSRSigning] {
+	switch {
+	case !cfg.enabled[CSRSigning]:
 		// Not signing here: no CA to load.
-	} else if cfg.Signing.Default != (csrsigning.CAFiles{}) {
+	case cfg.Signing.Default != (csrsigning.CAFiles{}):
 		var err error
 		if signer, err = csrsigning.NewSigner(cfg.Signing); err != nil {
 			return err
 		}
-	} else {
+	default:
 		cfg.Log.Warn("no cluster signing CA: approved CSRs will not be signed by this controller manager")
 	}
 	rc := rest.CopyConfig(cfg.Client)
