@@ -171,9 +171,12 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		err error
 	}
 	pkiCh := make(chan pkiResult, 1)
+	pc, err := ServingPKIConfig(cfg)
+	if err != nil {
+		return err
+	}
 	go func() {
-		p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs,
-			LeafValidity: cfg.CertificateValidity})
+		p, err := pki.EnsureServerPKI(pc)
 		pkiCh <- pkiResult{p, err}
 	}()
 	client, closeEtcd, err := startEtcd(ctx, cfg)
