@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -79,22 +80,53 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 	if s.Port != nil {
 		port = *s.Port
 	}
-	svcObj, err := services.Get(ctx, s.Namespace, s.Name, "0")
+	host, err := ResolveService(ctx, services, endpoints, s.Namespace, s.Name, port)
 	if err != nil {
-		return "", fmt.Errorf("service %q not found in namespace %q: %w", s.Name, s.Namespace, err)
-	}
-	svc, ok := svcObj.(*corev1.Service)
-	if !ok {
-		return "", fmt.Errorf("service %s/%s has type %T", s.Namespace, s.Name, svcObj)
+		return "", err
 	}
 	path := "/"
 	if s.Path != nil {
 		path = *s.Path
 	}
+	u := url.URL{Scheme: "https", Host: host, Path: path}
+	return u.String(), nil
+}
+
+// Why ResolveService could not find an address; its errors wrap one of
+// these (API aggregation reports them as availability reasons).
+var (
+	ErrServiceNotFound = errors.New("service not found")
+	ErrServicePort     = errors.New("service has no such port")
+	ErrNoEndpoints     = errors.New("service has no endpoints")
+)
+
+// resolveError keeps the message clients have always seen while letting
+// callers tell the cause with errors.Is.
+type resolveError struct {
+	kind, cause error
+	msg         string
+}
+
+func (e *resolveError) Error() string   { return e.msg }
+func (e *resolveError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// ResolveService returns the host:port to dial for port of the Service
+// namespace/name, read from the cluster: the host and port of an
+// ExternalName service, else the first ready address of the Endpoints
+// subset that carries that service port. No cluster network is needed,
+// since the endpoint is dialled directly.
+func ResolveService(ctx context.Context, services, endpoints Getter, namespace, name string, port int32) (string, error) {
+	svcObj, err := services.Get(ctx, namespace, name, "0")
+	if err != nil {
+		return "", &resolveError{kind: ErrServiceNotFound, cause: err, msg: fmt.Sprintf("service %q not found in namespace %q: %v", name, namespace, err)}
+	}
+	svc, ok := svcObj.(*corev1.Service)
+	if !ok {
+		return "", fmt.Errorf("service %s/%s has type %T", namespace, name, svcObj)
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// An ExternalName service names its host: dial it on the port.
-		u := url.URL{Scheme: "https", Host: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), Path: path}
-		return u.String(), nil
+		return net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), nil
 	}
 	var sp *corev1.ServicePort
 	for i := range svc.Spec.Ports {
@@ -103,15 +135,17 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 		}
 	}
 	if sp == nil {
-		return "", fmt.Errorf("service %s/%s has no port %d", s.Namespace, s.Name, port)
+		return "", &resolveError{kind: ErrServicePort, msg: fmt.Sprintf("service %s/%s has no port %d", namespace, name, port)}
 	}
-	epObj, err := endpoints.Get(ctx, s.Namespace, s.Name, "0")
+	noEndpoints := &resolveError{kind: ErrNoEndpoints, msg: fmt.Sprintf("no endpoints available for service %q", name)}
+	epObj, err := endpoints.Get(ctx, namespace, name, "0")
 	if err != nil {
-		return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+		noEndpoints.cause = err
+		return "", noEndpoints
 	}
 	ep, ok := epObj.(*corev1.Endpoints)
 	if !ok {
-		return "", fmt.Errorf("endpoints %s/%s has type %T", s.Namespace, s.Name, epObj)
+		return "", fmt.Errorf("endpoints %s/%s has type %T", namespace, name, epObj)
 	}
 	for _, ss := range ep.Subsets {
 		var target int32
@@ -124,10 +158,9 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 		if target == 0 || len(ss.Addresses) == 0 {
 			continue
 		}
-		u := url.URL{Scheme: "https", Host: net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), Path: path}
-		return u.String(), nil
+		return net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), nil
 	}
-	return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+	return "", noEndpoints
 }
 
 // Endpoint posts JSON documents to one webhook named by a clientConfig
