@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -73,11 +72,10 @@ func DefaultHeaders() Headers {
 
 // Config configures an Aggregator. Every field but Recheck is required.
 type Config struct {
-	// ProxyCertFile and ProxyKeyFile are the client certificate presented
-	// to extension servers (--proxy-client-cert-file/-key-file), re-read
-	// when they change.
-	ProxyCertFile, ProxyKeyFile string
-	Headers                     Headers
+	// ClientCert returns the client certificate presented to extension
+	// servers (--proxy-client-cert-file/-key-file, as they are now).
+	ClientCert func() (*tls.Certificate, error)
+	Headers    Headers
 	// Services and Endpoints resolve an APIService's service to an
 	// endpoint address, dialled directly (no cluster network needed).
 	Services, Endpoints webhook.Getter
@@ -94,7 +92,6 @@ type Config struct {
 // Service. Safe for concurrent use; Sync replaces its view.
 type Aggregator struct {
 	cfg   Config
-	cert  *certFiles
 	state atomic.Pointer[snapshot]
 	gen   atomic.Uint64
 	mu    sync.Mutex // serialises Sync
@@ -121,17 +118,16 @@ type backend struct {
 // New returns an Aggregator with no APIServices, or an error when the
 // proxy client certificate cannot be loaded.
 func New(cfg Config) (*Aggregator, error) {
-	if cfg.Services == nil || cfg.Endpoints == nil || cfg.Log == nil {
-		return nil, errors.New("aggregator: services, endpoints and a logger are required")
+	if cfg.Services == nil || cfg.Endpoints == nil || cfg.Log == nil || cfg.ClientCert == nil {
+		return nil, errors.New("aggregator: services, endpoints, a client certificate and a logger are required")
 	}
 	if cfg.Headers.Username == "" || cfg.Headers.Group == "" || cfg.Headers.ExtraPrefix == "" {
 		return nil, errors.New("aggregator: the front-proxy header names are required")
 	}
-	c := &certFiles{certFile: cfg.ProxyCertFile, keyFile: cfg.ProxyKeyFile}
-	if _, err := c.get(); err != nil {
+	if _, err := cfg.ClientCert(); err != nil {
 		return nil, fmt.Errorf("--proxy-client-cert-file/--proxy-client-key-file: %w", err)
 	}
-	a := &Aggregator{cfg: cfg, cert: c}
+	a := &Aggregator{cfg: cfg}
 	a.state.Store(&snapshot{byGV: map[schema.GroupVersion]*backend{}})
 	return a, nil
 }
@@ -365,7 +361,7 @@ func serverName(ref *apiregistrationv1.ServiceReference) string {
 func (a *Aggregator) newTransport(spec apiregistrationv1.APIServiceSpec) (*http.Transport, error) {
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: serverName(spec.Service),
 		InsecureSkipVerify:   spec.InsecureSkipTLSVerify, //nolint:gosec // the APIService asks for it explicitly
-		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return a.cert.get() }}
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return a.cfg.ClientCert() }}
 	if len(spec.CABundle) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(spec.CABundle) {
@@ -415,41 +411,6 @@ func (a *Aggregator) OpenAPIV3() map[string]string {
 		}
 	}
 	return out
-}
-
-// certFiles is a certificate and key re-read when either file changes
-// (renewal replaces them).
-type certFiles struct {
-	certFile, keyFile string
-	mu                sync.Mutex
-	cert              *tls.Certificate
-	stamp             string
-}
-
-func (c *certFiles) get() (*tls.Certificate, error) {
-	stamp := stampOf(c.certFile) + "|" + stampOf(c.keyFile)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.cert != nil && stamp == c.stamp {
-		return c.cert, nil
-	}
-	pair, err := tls.LoadX509KeyPair(c.certFile, c.keyFile)
-	if err != nil {
-		if c.cert != nil {
-			return c.cert, nil // caught between the key and the certificate of a renewal
-		}
-		return nil, err
-	}
-	c.cert, c.stamp = &pair, stamp
-	return c.cert, nil
-}
-
-func stampOf(path string) string {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return "missing"
-	}
-	return fmt.Sprintf("%d/%d", fi.ModTime().UnixNano(), fi.Size())
 }
 
 // escapeExtraKey %-encodes the bytes of an extra key that may not appear

@@ -18,8 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -101,11 +99,11 @@ func (o objects) Get(_ context.Context, ns, name, _ string) (runtime.Object, err
 // testPKI makes the front-proxy CA with a client certificate written to
 // files, and a serving CA with a certificate for dnsName.
 type testPKI struct {
-	proxyCA           *x509.CertPool
-	certFile, keyFile string
-	servingCAPEM      []byte
-	serving           tls.Certificate
-	proxyCN           string
+	proxyCA      *x509.CertPool
+	client       tls.Certificate
+	servingCAPEM []byte
+	serving      tls.Certificate
+	proxyCN      string
 }
 
 func newCert(t *testing.T, cn string, dns []string, usage x509.ExtKeyUsage, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
@@ -134,15 +132,7 @@ func newTestPKI(t *testing.T, dnsName string) *testPKI {
 	p.proxyCA = x509.NewCertPool()
 	p.proxyCA.AddCert(ca)
 	cc, ck := newCert(t, p.proxyCN, nil, x509.ExtKeyUsageClientAuth, ca, caKey)
-	dir := t.TempDir()
-	p.certFile, p.keyFile = filepath.Join(dir, "proxy.crt"), filepath.Join(dir, "proxy.key")
-	keyDER, _ := x509.MarshalECPrivateKey(ck)
-	if err := os.WriteFile(p.certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cc.Raw}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p.keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p.client = tls.Certificate{Certificate: [][]byte{cc.Raw}, PrivateKey: ck}
 	sca, scaKey := newCert(t, "serving-ca", nil, 0, nil, nil)
 	sc, sk := newCert(t, dnsName, []string{dnsName}, x509.ExtKeyUsageServerAuth, sca, scaKey)
 	p.servingCAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sca.Raw})
@@ -216,7 +206,7 @@ func TestSyncAndProxy(t *testing.T) {
 		"wardle/noeps":   &corev1.Service{Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: port}}}},
 		"wardle/badcert": &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "127.0.0.1"}},
 	}
-	a, err := New(Config{ProxyCertFile: p.certFile, ProxyKeyFile: p.keyFile, Headers: DefaultHeaders(),
+	a, err := New(Config{ClientCert: func() (*tls.Certificate, error) { return &p.client, nil }, Headers: DefaultHeaders(),
 		Services: services, Endpoints: objects{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

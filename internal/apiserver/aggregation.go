@@ -129,7 +129,7 @@ func (s *server) newAggregator(fp *frontProxy, recheck func()) error {
 	h.Strip = append(append([]string{"X-Remote-User", "X-Remote-Group"}, fp.username...), fp.group...)
 	h.StripPrefixes = append([]string{"X-Remote-Extra-"}, fp.ex...)
 	agg, err := aggregator.New(aggregator.Config{
-		ProxyCertFile: fp.certFile, ProxyKeyFile: fp.keyFile, Headers: h,
+		ClientCert: (&filePair{certFile: fp.certFile, keyFile: fp.keyFile}).get, Headers: h,
 		Services: s.storeOf("", "services"), Endpoints: s.storeOf("", "endpoints"),
 		Log: s.log.With("component", "aggregator"), Recheck: recheck, ServiceRouting: !s.cfg.EnableAggregatorRouting,
 	})
@@ -212,18 +212,7 @@ func (s *server) publishExtensionAuth(ctx context.Context, clientCAFile string, 
 		}
 	}
 	sync()
-	go func() {
-		t := time.NewTicker(extensionAuthResync)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				sync()
-			}
-		}
-	}()
+	go every(ctx, extensionAuthResync, sync)
 }
 
 // upsertConfigMap creates the ConfigMap or replaces its data when it

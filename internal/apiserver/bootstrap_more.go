@@ -237,18 +237,7 @@ func (s *server) startMoreControllers(ctx context.Context) {
 	// resync (or at once, by a proxied request that fails).
 	go s.follow(ctx, s.storeOf("", "services"), reg.kick)
 	go s.follow(ctx, s.storeOf("", "endpoints"), reg.kick)
-	go func() {
-		t := time.NewTicker(apiServiceResync)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				reg.kick()
-			}
-		}
-	}()
+	go every(ctx, apiServiceResync, reg.kick)
 	firstRun := true
 	go reg.run(ctx, func() {
 		// Built-in APIServices are made by the first run that could
@@ -257,6 +246,20 @@ func (s *server) startMoreControllers(ctx context.Context) {
 			firstRun = false
 		}
 	})
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
 
 // kick coalesces change notifications into runs of one worker.

@@ -1,17 +1,11 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -70,22 +64,8 @@ func startWardle(t *testing.T, s *server, ns, name string) *wardle {
 		t.Fatalf("header names not published: %v", cm.Data)
 	}
 
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "wardle-ca"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name + "." + ns + ".svc"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{name + "." + ns + ".svc"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &wardle{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
+	caPEM, cert := newServingPair(t, name+"."+ns+".svc", nil, []string{name + "." + ns + ".svc"})
+	w := &wardle{caPEM: caPEM}
 
 	writeJSON := func(rw http.ResponseWriter, code int, v any) {
 		rw.Header().Set("Content-Type", "application/json")
@@ -159,7 +139,7 @@ func startWardle(t *testing.T, s *server, ns, name string) *wardle {
 	}
 	w.port = ln.Addr().(*net.TCPAddr).Port
 	w.srv = &http.Server{Handler: handler, TLSConfig: &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		Certificates: []tls.Certificate{cert},
 		ClientAuth:   tls.RequireAndVerifyClientCert, ClientCAs: clientCAs}}
 	go func() { _ = w.srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { _ = w.srv.Close() })

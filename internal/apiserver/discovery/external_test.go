@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -70,7 +71,7 @@ func TestExternalGroups(t *testing.T) {
 			for _, v := range lg.Versions {
 				got = append(got, v.Version)
 			}
-			if !equalStrings(got, tt.versions) || lg.PreferredVersion.Version != tt.versions[0] {
+			if !slices.Equal(got, tt.versions) || lg.PreferredVersion.Version != tt.versions[0] {
 				t.Errorf("legacy versions %v preferred %s, want %v", got, lg.PreferredVersion.Version, tt.versions)
 			}
 			if rec := get(h, "/apis/"+tt.group, ""); rec.Code != http.StatusOK {
@@ -97,7 +98,7 @@ func TestExternalGroups(t *testing.T) {
 					}
 				}
 			}
-			if !equalStrings(got, tt.versions) || extV == nil {
+			if !slices.Equal(got, tt.versions) || extV == nil {
 				t.Fatalf("aggregated versions %v, want %v", got, tt.versions)
 			}
 			if extV.Freshness != tt.freshness {
@@ -107,7 +108,7 @@ func TestExternalGroups(t *testing.T) {
 			for _, r := range extV.Resources {
 				res = append(res, r.Resource)
 			}
-			if !equalStrings(res, tt.resources) {
+			if !slices.Equal(res, tt.resources) {
 				t.Errorf("resources %v, want %v", res, tt.resources)
 			}
 			if tt.name == "fetched" {
@@ -124,16 +125,4 @@ func TestExternalGroups(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

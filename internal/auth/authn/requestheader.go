@@ -92,23 +92,8 @@ func (a *RequestHeader) Authenticate(r *http.Request) (*user.Info, bool, error) 
 		return nil, false, errNilDependency("request-header authenticator", "CA")
 	}
 	certs := r.TLS.PeerCertificates
-	roots := a.CA.Pool()
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	at := now()
-	if _, cached := a.Cache.lookup(certs, roots, at); !cached {
-		inter := x509.NewCertPool()
-		for _, c := range certs[1:] {
-			inter.AddCert(c)
-		}
-		chains, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-		if err != nil {
-			return nil, false, nil
-		}
-		a.Cache.remember(certs, roots, chains)
+	if _, err := verifyClientChain(certs, a.CA.Pool(), a.Now, a.Cache); err != nil {
+		return nil, false, nil
 	}
 	if len(a.AllowedNames) > 0 && !slices.Contains(a.AllowedNames, certs[0].Subject.CommonName) {
 		return nil, false, nil
