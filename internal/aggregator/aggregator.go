@@ -95,6 +95,8 @@ type Aggregator struct {
 	state atomic.Pointer[snapshot]
 	gen   atomic.Uint64
 	mu    sync.Mutex // serialises Sync
+	// buffers are the proxy's copy buffers.
+	buffers bufferPool
 }
 
 // snapshot is an immutable view of the remote APIServices.

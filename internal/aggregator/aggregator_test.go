@@ -106,7 +106,7 @@ type testPKI struct {
 	proxyCN      string
 }
 
-func newCert(t *testing.T, cn string, dns []string, usage x509.ExtKeyUsage, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
+func newCert(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) (*x509.Certificate, *ecdsa.PrivateKey) {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
@@ -126,7 +126,7 @@ func newCert(t *testing.T, cn string, dns []string, usage x509.ExtKeyUsage, pare
 	return c, key
 }
 
-func newTestPKI(t *testing.T, dnsName string) *testPKI {
+func newTestPKI(t testing.TB, dnsName string) *testPKI {
 	p := &testPKI{proxyCN: "front-proxy-client"}
 	ca, caKey := newCert(t, "front-proxy-ca", nil, 0, nil, nil)
 	p.proxyCA = x509.NewCertPool()
@@ -151,7 +151,7 @@ type extension struct {
 	discoveryCode int
 }
 
-func newExtension(t *testing.T, p *testPKI) *extension {
+func newExtension(t testing.TB, p *testPKI) *extension {
 	e := &extension{discoveryCode: 200}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/apis/wardle.example.com/v1alpha1", func(w http.ResponseWriter, r *http.Request) {

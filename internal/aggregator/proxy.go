@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -55,7 +56,8 @@ func (a *Aggregator) proxy(w http.ResponseWriter, r *http.Request, b *backend, u
 			pr.Out.Host = serverName(b.spec.Service)
 			a.setIdentity(pr.Out.Header, u)
 		},
-		Transport: b.transport,
+		Transport:  b.transport,
+		BufferPool: &a.buffers,
 		// Responses of unknown length (watches) are flushed as written
 		// by httputil already; others are copied without buffering.
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -68,6 +70,21 @@ func (a *Aggregator) proxy(w http.ResponseWriter, r *http.Request, b *backend, u
 	}
 	rp.ServeHTTP(w, r)
 }
+
+// bufferPool recycles the reverse proxy's 32 KB copy buffers, otherwise
+// allocated per request.
+type bufferPool struct{ p sync.Pool }
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
+
+func (b *bufferPool) Get() []byte {
+	if x, ok := b.p.Get().(*[]byte); ok {
+		return *x
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(x []byte) { b.p.Put(&x) }
 
 func (a *Aggregator) recheck() {
 	if a.cfg.Recheck != nil {
