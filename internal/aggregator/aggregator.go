@@ -76,9 +76,11 @@ type Config struct {
 	// servers (--proxy-client-cert-file/-key-file, as they are now).
 	ClientCert func() (*tls.Certificate, error)
 	Headers    Headers
-	// Services and Endpoints resolve an APIService's service to an
-	// endpoint address, dialled directly (no cluster network needed).
+	// Services and Endpoints (then EndpointSlices) resolve an
+	// APIService's service to an endpoint address, dialled directly (no
+	// cluster network needed).
 	Services, Endpoints webhook.Getter
+	EndpointSlices      webhook.Lister
 	// ServiceRouting dials the Service's cluster IP instead of an
 	// endpoint (kube-apiserver's --enable-aggregator-routing=false).
 	ServiceRouting bool
@@ -120,8 +122,8 @@ type backend struct {
 // New returns an Aggregator with no APIServices, or an error when the
 // proxy client certificate cannot be loaded.
 func New(cfg Config) (*Aggregator, error) {
-	if cfg.Services == nil || cfg.Endpoints == nil || cfg.Log == nil || cfg.ClientCert == nil {
-		return nil, errors.New("aggregator: services, endpoints, a client certificate and a logger are required")
+	if cfg.Services == nil || cfg.Endpoints == nil || cfg.EndpointSlices == nil || cfg.Log == nil || cfg.ClientCert == nil {
+		return nil, errors.New("aggregator: services, endpoints, endpoint slices, a client certificate and a logger are required")
 	}
 	if cfg.Headers.Username == "" || cfg.Headers.Group == "" || cfg.Headers.ExtraPrefix == "" {
 		return nil, errors.New("aggregator: the front-proxy header names are required")
@@ -329,7 +331,7 @@ func (a *Aggregator) fetch(ctx context.Context, b *backend, host, path, accept s
 
 // resolve returns host:port to dial for a service reference.
 func (a *Aggregator) resolve(ctx context.Context, ref *apiregistrationv1.ServiceReference) (string, error) {
-	host, err := webhook.ResolveService(ctx, a.cfg.Services, a.cfg.Endpoints, ref.Namespace, ref.Name, servicePort(ref))
+	host, err := webhook.ResolveService(ctx, a.cfg.Services, a.cfg.Endpoints, a.cfg.EndpointSlices, ref.Namespace, ref.Name, servicePort(ref))
 	if err != nil || !a.cfg.ServiceRouting {
 		return host, err
 	}

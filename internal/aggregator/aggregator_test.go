@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"math/big"
 	"net"
@@ -26,8 +27,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
@@ -96,6 +99,21 @@ func (o objects) Get(_ context.Context, ns, name, _ string) (runtime.Object, err
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "services"}, name)
 }
 
+// List implements webhook.Lister for the EndpointSlices among o.
+func (o objects) List(_ context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
+	sel, err := labels.Parse(opts.LabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	list := &discoveryv1.EndpointSliceList{}
+	for k, obj := range o {
+		if es, ok := obj.(*discoveryv1.EndpointSlice); ok && strings.HasPrefix(k, ns+"/") && sel.Matches(labels.Set(es.Labels)) {
+			list.Items = append(list.Items, *es)
+		}
+	}
+	return list, nil
+}
+
 // testPKI makes the front-proxy CA with a client certificate written to
 // files, and a serving CA with a certificate for dnsName.
 type testPKI struct {
@@ -126,7 +144,7 @@ func newCert(t testing.TB, cn string, dns []string, usage x509.ExtKeyUsage, pare
 	return c, key
 }
 
-func newTestPKI(t testing.TB, dnsName string) *testPKI {
+func newTestPKI(t testing.TB, dnsNames ...string) *testPKI {
 	p := &testPKI{proxyCN: "front-proxy-client"}
 	ca, caKey := newCert(t, "front-proxy-ca", nil, 0, nil, nil)
 	p.proxyCA = x509.NewCertPool()
@@ -134,7 +152,7 @@ func newTestPKI(t testing.TB, dnsName string) *testPKI {
 	cc, ck := newCert(t, p.proxyCN, nil, x509.ExtKeyUsageClientAuth, ca, caKey)
 	p.client = tls.Certificate{Certificate: [][]byte{cc.Raw}, PrivateKey: ck}
 	sca, scaKey := newCert(t, "serving-ca", nil, 0, nil, nil)
-	sc, sk := newCert(t, dnsName, []string{dnsName}, x509.ExtKeyUsageServerAuth, sca, scaKey)
+	sc, sk := newCert(t, dnsNames[0], dnsNames, x509.ExtKeyUsageServerAuth, sca, scaKey)
 	p.servingCAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sca.Raw})
 	p.serving = tls.Certificate{Certificate: [][]byte{sc.Raw}, PrivateKey: sk}
 	return p
@@ -180,6 +198,7 @@ func newExtension(t testing.TB, p *testPKI) *extension {
 		_, _ = io.WriteString(w, `{"swagger":"2.0","paths":{},"definitions":{"com.example.Flunder":{"type":"object"}}}`)
 	})
 	e.srv = httptest.NewUnstartedServer(mux)
+	e.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are test cases
 	e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{p.serving}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: p.proxyCA}
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
@@ -196,10 +215,18 @@ func apiService(ns, name string, port int32, caBundle []byte) apiregistrationv1.
 }
 
 func TestSyncAndProxy(t *testing.T) {
-	p := newTestPKI(t, "api.wardle.svc")
+	p := newTestPKI(t, "api.wardle.svc", "api.sliced.svc")
 	ext := newExtension(t, p)
 	port := ext.port
+	ready, notReady := true, false
+	portName := "https"
 	services := objects{
+		// Only EndpointSlices: the first ready endpoint is dialled.
+		"sliced/api": &corev1.Service{Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "https", Port: port}}}},
+		"sliced/api-abc": &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{discoveryv1.LabelServiceName: "api"}},
+			Ports: []discoveryv1.EndpointPort{{Name: &portName, Port: &port}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"127.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &notReady}},
+				{Addresses: []string{"127.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
 		// ExternalName: the address is the name itself (here loopback).
 		"wardle/api":     &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "127.0.0.1"}},
 		"wardle/wrong":   &corev1.Service{Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 8443}}}},
@@ -207,12 +234,12 @@ func TestSyncAndProxy(t *testing.T) {
 		"wardle/badcert": &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "127.0.0.1"}},
 	}
 	a, err := New(Config{ClientCert: func() (*tls.Certificate, error) { return &p.client, nil }, Headers: DefaultHeaders(),
-		Services: services, Endpoints: objects{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Services: services, Endpoints: objects{}, EndpointSlices: services, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name, svc      string
+		name, ns, svc  string
 		caBundle       []byte
 		discoveryCode  int
 		reason         string
@@ -225,6 +252,7 @@ func TestSyncAndProxy(t *testing.T) {
 		{name: "no endpoints", svc: "noeps", caBundle: p.servingCAPEM, reason: ReasonMissingEndpoints, wantProxyCode: 503},
 		{name: "untrusted serving certificate", svc: "badcert", reason: ReasonFailedDiscoveryCheck, wantProxyCode: 503},
 		{name: "discovery fails", svc: "api", caBundle: p.servingCAPEM, discoveryCode: 500, reason: ReasonFailedDiscoveryCheck, wantProxyCode: 503},
+		{name: "available through EndpointSlices", ns: "sliced", svc: "api", caBundle: p.servingCAPEM, reason: ReasonPassed, wantResources: true, wantProxyCode: 200, wantOpenAPIDef: true},
 		{name: "available", svc: "api", caBundle: p.servingCAPEM, reason: ReasonPassed, wantResources: true, wantProxyCode: 200, wantOpenAPIDef: true},
 	}
 	for _, tc := range tests {
@@ -236,8 +264,12 @@ func TestSyncAndProxy(t *testing.T) {
 			}
 			ext.mu.Unlock()
 			gen := a.Generation()
+			ns := "wardle"
+			if tc.ns != "" {
+				ns = tc.ns
+			}
 			conds := a.Sync(context.Background(), []apiregistrationv1.APIService{
-				apiService("wardle", tc.svc, port, tc.caBundle),
+				apiService(ns, tc.svc, port, tc.caBundle),
 				{ObjectMeta: metav1.ObjectMeta{Name: "v1.apps"}, Spec: apiregistrationv1.APIServiceSpec{Group: "apps", Version: "v1"}},
 			})
 			c, ok := conds["v1alpha1.wardle.example.com"]
@@ -251,7 +283,7 @@ func TestSyncAndProxy(t *testing.T) {
 			if len(ext) != 1 || ext[0].GroupVersion.Group != "wardle.example.com" || (ext[0].Resources != nil) != tc.wantResources {
 				t.Errorf("external %+v", ext)
 			}
-			if tc.wantResources && a.Generation() == gen {
+			if tc.ns == "sliced" && a.Generation() == gen { // the first available case
 				t.Error("generation did not move when the resources appeared")
 			}
 			if got := len(a.OpenAPIV2()) == 1; got != tc.wantOpenAPIDef {

@@ -27,7 +27,7 @@ func BenchmarkProxy(b *testing.B) {
 	ext := newExtension(b, p)
 	services := objects{"wardle/api": &corev1.Service{Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "127.0.0.1"}}}
 	a, err := New(Config{ClientCert: func() (*tls.Certificate, error) { return &p.client, nil }, Headers: DefaultHeaders(),
-		Services: services, Endpoints: objects{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Services: services, Endpoints: objects{}, EndpointSlices: objects{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -131,7 +131,8 @@ func (s *server) newAggregator(fp *frontProxy, recheck func()) error {
 	agg, err := aggregator.New(aggregator.Config{
 		ClientCert: (&filePair{certFile: fp.certFile, keyFile: fp.keyFile}).get, Headers: h,
 		Services: s.storeOf("", "services"), Endpoints: s.storeOf("", "endpoints"),
-		Log: s.log.With("component", "aggregator"), Recheck: recheck, ServiceRouting: !s.cfg.EnableAggregatorRouting,
+		EndpointSlices: s.storeOf("discovery.k8s.io", "endpointslices"),
+		Log:            s.log.With("component", "aggregator"), Recheck: recheck, ServiceRouting: !s.cfg.EnableAggregatorRouting,
 	})
 	if err != nil {
 		return err

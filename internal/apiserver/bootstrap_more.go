@@ -237,6 +237,7 @@ func (s *server) startMoreControllers(ctx context.Context) {
 	// resync (or at once, by a proxied request that fails).
 	go s.follow(ctx, s.storeOf("", "services"), reg.kick)
 	go s.follow(ctx, s.storeOf("", "endpoints"), reg.kick)
+	go s.follow(ctx, s.storeOf("discovery.k8s.io", "endpointslices"), reg.kick)
 	go every(ctx, apiServiceResync, reg.kick)
 	firstRun := true
 	go reg.run(ctx, func() {

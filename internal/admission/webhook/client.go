@@ -16,6 +16,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -80,7 +82,7 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 	if s.Port != nil {
 		port = *s.Port
 	}
-	host, err := ResolveService(ctx, services, endpoints, s.Namespace, s.Name, port)
+	host, err := ResolveService(ctx, services, endpoints, nil, s.Namespace, s.Name, port)
 	if err != nil {
 		return "", err
 	}
@@ -110,12 +112,18 @@ type resolveError struct {
 func (e *resolveError) Error() string   { return e.msg }
 func (e *resolveError) Unwrap() []error { return []error{e.kind, e.cause} }
 
+// Lister lists objects of a namespace (a registry store).
+type Lister interface {
+	List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error)
+}
+
 // ResolveService returns the host:port to dial for port of the Service
 // namespace/name, read from the cluster: the host and port of an
 // ExternalName service, else the first ready address of the Endpoints
-// subset that carries that service port. No cluster network is needed,
-// since the endpoint is dialled directly.
-func ResolveService(ctx context.Context, services, endpoints Getter, namespace, name string, port int32) (string, error) {
+// subset that carries that service port, else (slices not nil) of the
+// service's EndpointSlices. No cluster network is needed, since the
+// endpoint is dialled directly.
+func ResolveService(ctx context.Context, services, endpoints Getter, slices Lister, namespace, name string, port int32) (string, error) {
 	svcObj, err := services.Get(ctx, namespace, name, "0")
 	if err != nil {
 		return "", &resolveError{kind: ErrServiceNotFound, cause: err, msg: fmt.Sprintf("service %q not found in namespace %q: %v", name, namespace, err)}
@@ -138,29 +146,60 @@ func ResolveService(ctx context.Context, services, endpoints Getter, namespace, 
 		return "", &resolveError{kind: ErrServicePort, msg: fmt.Sprintf("service %s/%s has no port %d", namespace, name, port)}
 	}
 	noEndpoints := &resolveError{kind: ErrNoEndpoints, msg: fmt.Sprintf("no endpoints available for service %q", name)}
-	epObj, err := endpoints.Get(ctx, namespace, name, "0")
-	if err != nil {
+	if epObj, err := endpoints.Get(ctx, namespace, name, "0"); err != nil {
 		noEndpoints.cause = err
-		return "", noEndpoints
+	} else if ep, ok := epObj.(*corev1.Endpoints); ok {
+		for _, ss := range ep.Subsets {
+			var target int32
+			for _, p := range ss.Ports {
+				if p.Name == sp.Name || len(ss.Ports) == 1 {
+					target = p.Port
+					break
+				}
+			}
+			if target == 0 || len(ss.Addresses) == 0 {
+				continue
+			}
+			return net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), nil
+		}
 	}
-	ep, ok := epObj.(*corev1.Endpoints)
+	if slices != nil {
+		if host, ok := fromSlices(ctx, slices, namespace, name, sp.Name); ok {
+			return host, nil
+		}
+	}
+	return "", noEndpoints
+}
+
+// fromSlices returns the first ready address of the service's
+// EndpointSlices that carry the named port.
+func fromSlices(ctx context.Context, slices Lister, namespace, name, portName string) (string, bool) {
+	obj, err := slices.List(ctx, namespace, &metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name, ResourceVersion: "0"})
+	if err != nil {
+		return "", false
+	}
+	list, ok := obj.(*discoveryv1.EndpointSliceList)
 	if !ok {
-		return "", fmt.Errorf("endpoints %s/%s has type %T", namespace, name, epObj)
+		return "", false
 	}
-	for _, ss := range ep.Subsets {
+	for _, es := range list.Items {
 		var target int32
-		for _, p := range ss.Ports {
-			if p.Name == sp.Name || len(ss.Ports) == 1 {
-				target = p.Port
+		for _, p := range es.Ports {
+			if p.Port != nil && ((p.Name != nil && *p.Name == portName) || len(es.Ports) == 1) {
+				target = *p.Port
 				break
 			}
 		}
-		if target == 0 || len(ss.Addresses) == 0 {
+		if target == 0 {
 			continue
 		}
-		return net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), nil
+		for _, e := range es.Endpoints {
+			if (e.Conditions.Ready == nil || *e.Conditions.Ready) && len(e.Addresses) > 0 {
+				return net.JoinHostPort(e.Addresses[0], strconv.Itoa(int(target))), true
+			}
+		}
 	}
-	return "", noEndpoints
+	return "", false
 }
 
 // Endpoint posts JSON documents to one webhook named by a clientConfig
