@@ -111,6 +111,10 @@ type backend struct {
 	name      string
 	spec      apiregistrationv1.APIServiceSpec
 	transport *http.Transport
+	// upgrades speaks HTTP/1.1 only: Go's transport would otherwise send
+	// non-WebSocket upgrades (SPDY) over an HTTP/2 connection, which
+	// cannot carry them.
+	upgrades *http.Transport
 	// Set by the last check.
 	available bool
 	cond      apiregistrationv1.APIServiceCondition
@@ -171,14 +175,19 @@ func (a *Aggregator) Sync(ctx context.Context, list []apiregistrationv1.APIServi
 		gv := schema.GroupVersion{Group: s.Spec.Group, Version: s.Spec.Version}
 		b := &backend{name: s.Name, spec: *s.Spec.DeepCopy()}
 		if prev := old.byGV[gv]; prev != nil && reflect.DeepEqual(prev.spec, b.spec) {
-			b.transport = prev.transport
+			b.transport, b.upgrades = prev.transport, prev.upgrades
 			b.available, b.cond, b.resources, b.openapiV2, b.openapiV3 = prev.available, prev.cond, prev.resources, prev.openapiV2, prev.openapiV3
 		} else {
 			t, err := a.newTransport(b.spec)
 			if err != nil {
 				b.cond = condition(false, ReasonFailedDiscoveryCheck, err.Error())
+			} else {
+				b.transport = t
+				b.upgrades = t.Clone()
+				b.upgrades.ForceAttemptHTTP2 = false
+				b.upgrades.TLSClientConfig.NextProtos = []string{"http/1.1"}
+				b.upgrades.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 			}
-			b.transport = t
 		}
 		next.byGV[gv] = b
 	}
@@ -195,8 +204,9 @@ func (a *Aggregator) Sync(ctx context.Context, list []apiregistrationv1.APIServi
 	}
 	wg.Wait()
 	for gv, b := range old.byGV {
-		if n := next.byGV[gv]; n == nil || n.transport != b.transport {
+		if n := next.byGV[gv]; b.transport != nil && (n == nil || n.transport != b.transport) {
 			b.transport.CloseIdleConnections()
+			b.upgrades.CloseIdleConnections()
 		}
 	}
 	if changed(old, next) {

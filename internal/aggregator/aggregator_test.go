@@ -194,6 +194,23 @@ func newExtension(t testing.TB, p *testPKI) *extension {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
+	mux.HandleFunc("/apis/wardle.example.com/v1alpha1/namespaces/x/flunders/y/attach", func(w http.ResponseWriter, r *http.Request) {
+		// An upgraded connection echoes one line back.
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "upgrade required", http.StatusUpgradeRequired)
+			return
+		}
+		conn, brw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("echo: " + line)
+		_ = brw.Flush()
+	})
 	mux.HandleFunc("/openapi/v2", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"swagger":"2.0","paths":{},"definitions":{"com.example.Flunder":{"type":"object"}}}`)
 	})
@@ -251,6 +268,7 @@ func TestSyncAndProxy(t *testing.T) {
 		{name: "port not on the service", svc: "wrong", caBundle: p.servingCAPEM, reason: ReasonServicePortError, wantProxyCode: 503},
 		{name: "no endpoints", svc: "noeps", caBundle: p.servingCAPEM, reason: ReasonMissingEndpoints, wantProxyCode: 503},
 		{name: "untrusted serving certificate", svc: "badcert", reason: ReasonFailedDiscoveryCheck, wantProxyCode: 503},
+		{name: "caBundle not PEM", svc: "api", caBundle: []byte("junk"), reason: ReasonFailedDiscoveryCheck, wantProxyCode: 503},
 		{name: "discovery fails", svc: "api", caBundle: p.servingCAPEM, discoveryCode: 500, reason: ReasonFailedDiscoveryCheck, wantProxyCode: 503},
 		{name: "available through EndpointSlices", ns: "sliced", svc: "api", caBundle: p.servingCAPEM, reason: ReasonPassed, wantResources: true, wantProxyCode: 200, wantOpenAPIDef: true},
 		{name: "available", svc: "api", caBundle: p.servingCAPEM, reason: ReasonPassed, wantResources: true, wantProxyCode: 200, wantOpenAPIDef: true},
@@ -333,6 +351,29 @@ func TestSyncAndProxy(t *testing.T) {
 		line, err := bufio.NewReader(resp.Body).ReadString('\n')
 		if err != nil || !strings.Contains(line, `"ADDED"`) {
 			t.Fatalf("first event %q, %v", line, err)
+		}
+	})
+
+	t.Run("upgrade is spliced", func(t *testing.T) {
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			a.ServeHTTP(w, r.WithContext(request.WithUser(r.Context(), &user.Info{Name: "alice"})))
+		}))
+		defer front.Close()
+		conn, err := net.Dial("tcp", front.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "POST /apis/wardle.example.com/v1alpha1/namespaces/x/flunders/y/attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v %v", resp, err)
+		}
+		fmt.Fprintf(conn, "hello\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "echo: hello\n" {
+			t.Errorf("through the upgraded connection: %q %v", line, err)
 		}
 	})
 

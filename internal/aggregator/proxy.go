@@ -50,13 +50,17 @@ func (a *Aggregator) proxy(w http.ResponseWriter, r *http.Request, b *backend, u
 		return
 	}
 	target := endpointURL(host, r.URL)
+	transport := b.transport
+	if r.Header.Get("Upgrade") != "" {
+		transport = b.upgrades
+	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.Out.URL = target
 			pr.Out.Host = serverName(b.spec.Service)
 			a.setIdentity(pr.Out.Header, u)
 		},
-		Transport:  b.transport,
+		Transport:  transport,
 		BufferPool: &a.buffers,
 		// Responses of unknown length (watches) are flushed as written
 		// by httputil already; others are copied without buffering.

@@ -1,13 +1,16 @@
 package e2e
 
 import (
+	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -102,6 +105,19 @@ func startWardle(t *testing.T, s *server, ns, name string) *wardle {
 			return
 		}
 		writeJSON(rw, 200, flunder(r.PathValue("ns"), r.PathValue("name")))
+	})
+	mux.HandleFunc("/apis/wardle.example.com/v1alpha1/namespaces/{ns}/flunders/{name}/attach", func(rw http.ResponseWriter, r *http.Request) {
+		// An upgraded connection (exec-style) answers one line.
+		conn, brw, err := http.NewResponseController(rw).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: " + r.Header.Get("Upgrade") + "\r\n\r\n")
+		_ = brw.Flush()
+		line, _ := brw.ReadString('\n')
+		_, _ = brw.WriteString("attached to " + r.PathValue("name") + ": " + line)
+		_ = brw.Flush()
 	})
 	mux.HandleFunc("/openapi/v2", func(rw http.ResponseWriter, r *http.Request) {
 		writeJSON(rw, 200, map[string]any{"swagger": "2.0", "info": map[string]any{"title": "wardle", "version": "v0"},
@@ -226,6 +242,36 @@ spec:
 		}) {
 			t.Errorf("the extension saw %v, want kubernetes-admin with its groups", seen)
 		}
+		// An upgraded connection is spliced through kastle's chain.
+		admin := extractAdmin(t, s)
+		pair, err := tls.LoadX509KeyPair(admin.cert, admin.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := x509.NewCertPool()
+		caPEM, err := os.ReadFile(admin.ca)
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots.AppendCertsFromPEM(caPEM)
+		conn, err := tls.Dial("tcp", strings.TrimPrefix(s.url, "https://"), &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}, NextProtos: []string{"http/1.1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+		fmt.Fprintf(conn, "POST /apis/wardle.example.com/v1alpha1/namespaces/%s/flunders/first/attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nContent-Length: 0\r\n\r\n", ns)
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+			body, _ := io.ReadAll(resp.Body)
+			t.Fatalf("upgrade through kastle: %v %v %s", resp, err, body)
+		}
+		fmt.Fprintf(conn, "hello\n")
+		if line, err := br.ReadString('\n'); err != nil || line != "attached to first: hello\n" {
+			t.Errorf("through the upgraded connection: %q %v", line, err)
+		}
+
 		ls := s.kubectlStream(t, t.Context(), "-n", ns, "get", "flunders", "--watch-only", "-o", "name")
 		ls.await(t, 20*time.Second, "watched flunder", func(l string) bool { return l == "flunder.wardle.example.com/watched" })
 	})
