@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,6 +384,15 @@ func (s *server) serveRootPaths(w http.ResponseWriter) {
 		if gv.Group != "" {
 			paths = append(paths, "/apis/"+gv.Group, "/apis/"+gv.String())
 		}
+	}
+	if s.aggregator != nil {
+		for _, e := range s.aggregator.External() {
+			if p := "/apis/" + e.GroupVersion.String(); !slices.Contains(paths, p) {
+				paths = append(paths, "/apis/"+e.GroupVersion.Group, p)
+			}
+		}
+		sort.Strings(paths)
+		paths = slices.Compact(paths)
 	}
 	writeJSON(w, metav1.RootPaths{Paths: paths})
 }

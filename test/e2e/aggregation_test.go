@@ -222,6 +222,7 @@ spec:
 		out := s.mustKubectl(t, "get", "--raw", "/apis")
 		mustContain(t, out, `"name":"wardle.example.com"`, `"groupVersion":"wardle.example.com/v1alpha1"`)
 		mustContain(t, s.mustKubectl(t, "get", "--raw", "/apis/wardle.example.com"), `"preferredVersion":{"groupVersion":"wardle.example.com/v1alpha1"`)
+		mustContain(t, s.mustKubectl(t, "get", "--raw", "/"), `"/apis/wardle.example.com/v1alpha1"`)
 		// /apis/<group>/<version> is the extension's own document.
 		mustContain(t, s.mustKubectl(t, "get", "--raw", "/apis/wardle.example.com/v1alpha1"), `"shortNames":["fl"]`)
 	})
@@ -341,12 +342,17 @@ spec:
 	})
 
 	t.Run("bad APIService", func(t *testing.T) {
-		r := s.kubectlWith(t, runOpts{stdin: `apiVersion: apiregistration.k8s.io/v1
-kind: APIService
-metadata: {name: v1.bad.example.com}
-spec: {group: bad.example.com, version: v1, groupPriorityMinimum: 0, versionPriority: 15, service: {namespace: default, name: svc}}
-`}, "create", "-f", "-")
-		mustContain(t, r.combined(), "Invalid", "spec.groupPriorityMinimum")
+		for spec, field := range map[string]string{
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 0, versionPriority: 15, service: {namespace: default, name: svc}}`:                                               "spec.groupPriorityMinimum",
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 100, versionPriority: 1001, service: {namespace: default, name: svc}}`:                                           "spec.versionPriority",
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 100, versionPriority: 1, service: {namespace: default}}`:                                                         "spec.service.name",
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 100, versionPriority: 1, service: {namespace: default, name: svc, port: 70000}}`:                                 "spec.service.port",
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 100, versionPriority: 1, service: {namespace: default, name: svc}, insecureSkipTLSVerify: true, caBundle: Zm9v}`: "spec.insecureSkipTLSVerify",
+			`{group: bad.example.com, version: v1, groupPriorityMinimum: 100, versionPriority: 1, caBundle: Zm9v}`:                                                                        "spec.caBundle",
+		} {
+			r := s.kubectlWith(t, runOpts{stdin: "apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1.bad.example.com}\nspec: " + spec + "\n"}, "create", "-f", "-")
+			mustContain(t, r.combined(), "is invalid", field)
+		}
 	})
 
 	t.Run("unavailable", func(t *testing.T) {
