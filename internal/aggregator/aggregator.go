@@ -209,11 +209,11 @@ func (a *Aggregator) Sync(ctx context.Context, list []apiregistrationv1.APIServi
 			b.upgrades.CloseIdleConnections()
 		}
 	}
+	// Stored before the generation moves: whoever sees the new
+	// generation reads the new state.
+	a.state.Store(next)
 	if changed(old, next) {
-		a.state.Store(next)
 		a.gen.Add(1)
-	} else {
-		a.state.Store(next)
 	}
 	out := map[string]apiregistrationv1.APIServiceCondition{}
 	for _, b := range next.byGV {
