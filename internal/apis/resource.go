@@ -122,6 +122,11 @@ type Resource struct {
 	// objects are kept in this version.
 	FromStorage func(runtime.Object) (runtime.Object, error)
 	ToStorage   func(runtime.Object) (runtime.Object, error)
+	// FromStorageList, when set, converts a page of stored objects in one
+	// call, in order (a CRD conversion webhook gets one ConversionReview
+	// per list page, as upstream batches); nil converts each with
+	// FromStorage.
+	FromStorageList func([]runtime.Object) ([]runtime.Object, error)
 	// Deprecated is the warning sent with every answer about a deprecated
 	// resource (componentstatuses), as kube-apiserver sends it.
 	Deprecated string

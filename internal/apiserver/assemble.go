@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +28,7 @@ import (
 	"k8s.io/client-go/applyconfigurations"
 
 	"github.com/kastle-dev/kastle/internal/admission"
+	"github.com/kastle-dev/kastle/internal/aggregator"
 	"github.com/kastle-dev/kastle/internal/apis"
 	"github.com/kastle-dev/kastle/internal/apiserver/discovery"
 	"github.com/kastle-dev/kastle/internal/apiserver/endpoints"
@@ -75,6 +78,10 @@ type server struct {
 	openapi    *openapi.Service
 	discovery  *discovery.Handler
 	resources  *endpoints.Handler
+	// aggregator proxies the group versions of remote APIServices.
+	aggregator *aggregator.Aggregator
+	// apiServicesKick asks the APIService controller for a run.
+	apiServicesKick kick
 
 	// storages holds one storage per etcd prefix: versions of a resource
 	// share it.
@@ -304,7 +311,13 @@ func (s *server) mux() http.Handler {
 	m.HandleFunc("/readyz", s.health("readyz", true))
 	m.HandleFunc("/readyz/", s.health("readyz", true))
 	m.Handle("/metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
-	m.Handle("/openapi/", s.openapi)
+	m.HandleFunc("/openapi/", func(w http.ResponseWriter, r *http.Request) {
+		if s.aggregator != nil && s.aggregator.RoutesOpenAPI(r.URL.Path) {
+			s.aggregator.ServeOpenAPI(w, r)
+			return
+		}
+		s.openapi.ServeHTTP(w, r)
+	})
 	m.HandleFunc("/.well-known/openid-configuration", s.serveOIDC)
 	m.HandleFunc("/openid/v1/jwks", s.serveOIDC)
 	if s.cfg.Profiling {
@@ -317,6 +330,8 @@ func (s *server) mux() http.Handler {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		switch {
+		case s.aggregator != nil && s.aggregator.Routes(p):
+			s.aggregator.ServeHTTP(w, r)
 		case discovery.Match(p):
 			s.discovery.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/apis/"):
@@ -344,6 +359,15 @@ func (s *server) serveRootPaths(w http.ResponseWriter) {
 		if gv.Group != "" {
 			paths = append(paths, "/apis/"+gv.Group, "/apis/"+gv.String())
 		}
+	}
+	if s.aggregator != nil {
+		for _, e := range s.aggregator.External() {
+			if p := "/apis/" + e.GroupVersion.String(); !slices.Contains(paths, p) {
+				paths = append(paths, "/apis/"+e.GroupVersion.Group, p)
+			}
+		}
+		sort.Strings(paths)
+		paths = slices.Compact(paths)
 	}
 	writeJSON(w, metav1.RootPaths{Paths: paths})
 }

@@ -34,10 +34,12 @@ type authentication struct {
 }
 
 // newAuthentication assembles the authenticators in kube-apiserver's
-// order: client certificates, basic auth, bearer tokens (token file,
+// order: the front proxy's request headers (a certificate of the
+// request-header CA; any other certificate is left to the next one),
+// client certificates, basic auth, bearer tokens (token file,
 // bootstrap tokens, service accounts: one union, so a bad token is 401
 // and never anonymous), then anonymous.
-func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir string) (*authentication, error) {
+func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir string, requestHeader *authn.RequestHeader) (*authentication, error) {
 	log := s.log
 	a := &authentication{}
 	rev := revocations{recordRevocation{s}}
@@ -53,7 +55,7 @@ func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir strin
 		}
 		rev = append(rev, rl)
 	}
-	union := authn.Union{x}
+	union := authn.Union{requestHeader, x}
 	if cfg.BasicAuthFile != "" {
 		b, err := authn.NewBasicAuth(authn.FileConfig{Path: cfg.BasicAuthFile, Now: time.Now, Log: log})
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apiserver/pkg/apis/flowcontrol/bootstrap"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 
+	"github.com/kastle-dev/kastle/internal/aggregator"
 	"github.com/kastle-dev/kastle/internal/apis/validation"
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/registry"
@@ -228,22 +229,16 @@ func (s *server) startMoreControllers(ctx context.Context) {
 
 	svcs := s.storeOf("apiregistration.k8s.io", "apiservices")
 	reg := newKick()
+	s.apiServicesKick = reg
 	s.catalogue.OnChange(reg.kick)
 	go s.follow(ctx, svcs, reg.kick)
-	// Services of non-local APIServices are not watched: a slow resync
-	// brings their availability up to date.
-	go func() {
-		t := time.NewTicker(apiServiceResync)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				reg.kick()
-			}
-		}
-	}()
+	// Services and endpoints of remote APIServices decide where they
+	// are reached; a server that stops answering is noticed by the
+	// resync (or at once, by a proxied request that fails).
+	go s.follow(ctx, s.storeOf("", "services"), reg.kick)
+	go s.follow(ctx, s.storeOf("", "endpoints"), reg.kick)
+	go s.follow(ctx, s.storeOf("discovery.k8s.io", "endpointslices"), reg.kick)
+	go every(ctx, apiServiceResync, reg.kick)
 	firstRun := true
 	go reg.run(ctx, func() {
 		// Built-in APIServices are made by the first run that could
@@ -252,6 +247,20 @@ func (s *server) startMoreControllers(ctx context.Context) {
 			firstRun = false
 		}
 	})
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }
 
 // kick coalesces change notifications into runs of one worker.
@@ -444,16 +453,24 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 			}
 		}
 	}
+	// Routing, availability checks and the servers' discovery documents
+	// of remote APIServices.
+	var remote map[string]apiregistrationv1.APIServiceCondition
+	if s.aggregator != nil {
+		remote = s.aggregator.Sync(ctx, list.(*apiregistrationv1.APIServiceList).Items)
+	}
 	// Status (new objects come back through the watch).
-	services, _ := s.stores.Store(mustLookup(s.catalogue, "", "v1", "services"))
 	for _, a := range existing {
-		want := s.availability(ctx, services, a)
+		want := availability(a, remote)
 		if hasAvailability(a, want) {
 			continue
 		}
 		_, err := st.Update(ctx, "", a.Name, func(cur kruntime.Object) (kruntime.Object, error) {
 			o := cur.(*apiregistrationv1.APIService)
-			setAvailability(o, s.availability(ctx, services, o))
+			if (o.Spec.Service == nil) != (a.Spec.Service == nil) {
+				return o, nil // changed since: the next run decides
+			}
+			setAvailability(o, availability(o, remote))
 			return o, nil
 		}, registry.WriteOptions{FieldManager: managerAPIServices, Subresource: "status"})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
@@ -464,22 +481,23 @@ func (s *server) syncAPIServices(ctx context.Context, st *registry.Store, firstR
 }
 
 // availability is the Available condition of an APIService: always True
-// for Local ones; for one naming a service, False with ServiceNotFound
-// while the service is missing, and False with FailedDiscoveryCheck
-// otherwise, since kastle does not proxy to aggregated servers yet.
-func (s *server) availability(ctx context.Context, services *registry.Store, a *apiregistrationv1.APIService) apiregistrationv1.APIServiceCondition {
-	c := apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
-		Reason: "Local", Message: "Local APIServices are always available"}
-	if ref := a.Spec.Service; ref != nil {
-		c.Status = apiregistrationv1.ConditionFalse
-		if _, err := services.Get(ctx, ref.Namespace, ref.Name, ""); apierrors.IsNotFound(err) {
-			c.Reason, c.Message = "ServiceNotFound", fmt.Sprintf("service/%s in %q is not present", ref.Name, ref.Namespace)
-		} else {
-			c.Reason, c.Message = "FailedDiscoveryCheck", "proxying to aggregated API servers is not supported by this server"
-		}
+// for Local ones; for one naming a service, what the aggregator's last
+// check found (the check of an APIService created since is pending).
+func availability(a *apiregistrationv1.APIService, remote map[string]apiregistrationv1.APIServiceCondition) apiregistrationv1.APIServiceCondition {
+	if a.Spec.Service == nil {
+		return apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionTrue,
+			Reason: aggregator.ReasonLocal, Message: "Local APIServices are always available"}
 	}
-	return c
+	if c, ok := remote[a.Name]; ok {
+		return c
+	}
+	return apiregistrationv1.APIServiceCondition{Type: apiregistrationv1.Available, Status: apiregistrationv1.ConditionFalse,
+		Reason: aggregator.ReasonFailedDiscoveryCheck, Message: "the availability check has not run yet"}
 }
+
+// recheckAPIServices asks the APIService controller to check every
+// APIService again soon (a proxied request found its server gone).
+func (s *server) recheckAPIServices() { s.apiServicesKick.kick() }
 
 func hasAvailability(a *apiregistrationv1.APIService, want apiregistrationv1.APIServiceCondition) bool {
 	for _, c := range a.Status.Conditions {

@@ -57,20 +57,40 @@ func (s *server) newConversionWebhook(obj *apiextensionsv1.CustomResourceDefinit
 	return w, nil
 }
 
-// convert asks the webhook for obj at apiVersion to. Only labels and
-// annotations of the metadata may change; the rest is kept as sent.
-func (w *conversionWebhook) convert(obj *unstructured.Unstructured, to string) (*unstructured.Unstructured, error) {
-	if obj.GetAPIVersion() == to {
-		return obj, nil
+// convert asks the webhook for objs at apiVersion to, all in one
+// ConversionReview (objects already at to are not sent); the result is in
+// the order of objs. Of the metadata only labels and annotations may
+// change; the rest is kept as sent.
+func (w *conversionWebhook) convert(objs []*unstructured.Unstructured, to string) ([]*unstructured.Unstructured, error) {
+	out := make([]*unstructured.Unstructured, len(objs))
+	var send []int
+	var raws []kruntime.RawExtension
+	for i, o := range objs {
+		if o.GetAPIVersion() == to {
+			out[i] = o
+			continue
+		}
+		raw, err := o.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		send = append(send, i)
+		raws = append(raws, kruntime.RawExtension{Raw: raw})
 	}
-	raw, err := obj.MarshalJSON()
-	if err != nil {
-		return nil, err
+	if len(send) == 0 {
+		return out, nil
+	}
+	first := objs[send[0]]
+	// The failure names the kind as upstream does: "conversion webhook
+	// for group/version, Kind=K failed: ...".
+	gvk := first.GroupVersionKind()
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("conversion webhook for %s failed: %s", gvk, fmt.Sprintf(format, args...))
 	}
 	uid := uuid.NewUUID()
 	review := apiextensionsv1.ConversionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "apiextensions.k8s.io/" + w.reviewVersion, Kind: "ConversionReview"},
-		Request:  &apiextensionsv1.ConversionRequest{UID: uid, DesiredAPIVersion: to, Objects: []kruntime.RawExtension{{Raw: raw}}},
+		Request:  &apiextensionsv1.ConversionRequest{UID: uid, DesiredAPIVersion: to, Objects: raws},
 	}
 	body, err := json.Marshal(review)
 	if err != nil {
@@ -80,48 +100,73 @@ func (w *conversionWebhook) convert(obj *unstructured.Unstructured, to string) (
 	defer cancel()
 	data, err := w.ep.Post(ctx, body)
 	if err != nil {
-		return nil, fmt.Errorf("conversion webhook for %s failed: %w", obj.GroupVersionKind().Kind, err)
+		return nil, fail("%v", err)
 	}
-	var out apiextensionsv1.ConversionReview
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fmt.Errorf("conversion webhook for %s returned an invalid response: %v", obj.GroupVersionKind().Kind, err)
+	var resp apiextensionsv1.ConversionReview
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fail("invalid response: %v", err)
 	}
-	r := out.Response
+	r := resp.Response
 	switch {
 	case r == nil:
-		return nil, fmt.Errorf("conversion webhook for %s returned no response", obj.GroupVersionKind().Kind)
+		return nil, fail("no response")
 	case w.reviewVersion == "v1" && r.UID != uid:
-		return nil, fmt.Errorf("conversion webhook for %s returned response.uid %q, want %q", obj.GroupVersionKind().Kind, r.UID, uid)
+		return nil, fail("response.uid %q, expected %q", r.UID, uid)
 	case r.Result.Status != metav1.StatusSuccess:
-		return nil, fmt.Errorf("conversion webhook for %s failed: %s", obj.GroupVersionKind().Kind, r.Result.Message)
-	case len(r.ConvertedObjects) != 1:
-		return nil, fmt.Errorf("conversion webhook for %s returned %d objects, expected 1", obj.GroupVersionKind().Kind, len(r.ConvertedObjects))
+		return nil, fail("%s", r.Result.Message)
+	case len(r.ConvertedObjects) != len(send):
+		return nil, fail("returned %d objects, expected %d", len(r.ConvertedObjects), len(send))
 	}
-	conv := &unstructured.Unstructured{}
-	if err := conv.UnmarshalJSON(r.ConvertedObjects[0].Raw); err != nil {
-		return nil, fmt.Errorf("conversion webhook for %s returned an invalid object: %v", obj.GroupVersionKind().Kind, err)
+	for j, i := range send {
+		in := objs[i]
+		conv := &unstructured.Unstructured{}
+		if err := conv.UnmarshalJSON(r.ConvertedObjects[j].Raw); err != nil {
+			return nil, fail("invalid object %d: %v", j, err)
+		}
+		if conv.GetAPIVersion() != to || conv.GetKind() != in.GetKind() {
+			return nil, fail("object %d is %s %s, expected %s %s", j, conv.GetAPIVersion(), conv.GetKind(), to, in.GetKind())
+		}
+		// Metadata is the server's but for labels and annotations.
+		meta, _, _ := unstructured.NestedMap(in.Object, "metadata")
+		labels, annotations := conv.GetLabels(), conv.GetAnnotations()
+		conv.Object["metadata"] = meta
+		conv.SetLabels(labels)
+		conv.SetAnnotations(annotations)
+		out[i] = conv
 	}
-	if conv.GetAPIVersion() != to || conv.GetKind() != obj.GetKind() {
-		return nil, fmt.Errorf("conversion webhook for %s returned %s %s, expected %s %s", obj.GetKind(), conv.GetAPIVersion(), conv.GetKind(), to, obj.GetKind())
-	}
-	// Metadata is the server's but for labels and annotations.
-	meta, _, _ := unstructured.NestedMap(obj.Object, "metadata")
-	labels, annotations := conv.GetLabels(), conv.GetAnnotations()
-	conv.Object["metadata"] = meta
-	conv.SetLabels(labels)
-	conv.SetAnnotations(annotations)
-	return conv, nil
+	return out, nil
 }
 
 // useConversionWebhook makes r's store convert through w: reads of objects
-// stored at another version, and writes when r is not the storage version.
+// stored at another version (a list page in one review), and writes when
+// r is not the storage version.
 func useConversionWebhook(r *apis.Resource, w *conversionWebhook, storageAPIVersion string) {
-	r.FromStorage = func(o kruntime.Object) (kruntime.Object, error) {
-		u, ok := o.(*unstructured.Unstructured)
-		if !ok {
-			return o, nil
+	r.FromStorageList = func(objs []kruntime.Object) ([]kruntime.Object, error) {
+		us := make([]*unstructured.Unstructured, len(objs))
+		for i, o := range objs {
+			u, ok := o.(*unstructured.Unstructured)
+			if !ok {
+				return nil, fmt.Errorf("conversion of %T: not a custom resource", o)
+			}
+			// The stored objects may be the watch cache's: convert copies.
+			us[i] = u.DeepCopy()
 		}
-		return w.convert(u.DeepCopy(), r.APIVersion())
+		conv, err := w.convert(us, r.APIVersion())
+		if err != nil {
+			return nil, err
+		}
+		out := make([]kruntime.Object, len(conv))
+		for i, c := range conv {
+			out[i] = c
+		}
+		return out, nil
+	}
+	r.FromStorage = func(o kruntime.Object) (kruntime.Object, error) {
+		out, err := r.FromStorageList([]kruntime.Object{o})
+		if err != nil {
+			return nil, err
+		}
+		return out[0], nil
 	}
 	if r.APIVersion() != storageAPIVersion {
 		r.ToStorage = func(o kruntime.Object) (kruntime.Object, error) {
@@ -129,7 +174,11 @@ func useConversionWebhook(r *apis.Resource, w *conversionWebhook, storageAPIVers
 			if !ok {
 				return o, nil
 			}
-			return w.convert(u, storageAPIVersion)
+			out, err := w.convert([]*unstructured.Unstructured{u}, storageAPIVersion)
+			if err != nil {
+				return nil, err
+			}
+			return out[0], nil
 		}
 	}
 }

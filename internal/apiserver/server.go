@@ -110,7 +110,23 @@ type Config struct {
 	// Service's endpoints name (default: the bind address, or this host's
 	// first global unicast address when binding to all).
 	ServiceClusterIPRange, ServiceNodePortRange, AdvertiseAddress string
-	Log                                                           *slog.Logger
+	// API aggregation and front-proxy authentication (kube-apiserver's
+	// --requestheader-* and --proxy-client-* flags). An empty CA file or
+	// proxy pair means the PKI's front-proxy-ca / front-proxy-client,
+	// made on first start; header lists default to X-Remote-User,
+	// X-Remote-Group and X-Remote-Extra-.
+	RequestHeaderClientCAFile       string
+	RequestHeaderAllowedNames       []string
+	RequestHeaderUsernameHeaders    []string
+	RequestHeaderGroupHeaders       []string
+	RequestHeaderExtraHeadersPrefix []string
+	ProxyClientCertFile             string
+	ProxyClientKeyFile              string
+	// EnableAggregatorRouting sends aggregated requests to an endpoint of
+	// the APIService's Service; false dials its cluster IP (which needs a
+	// service proxy on this host).
+	EnableAggregatorRouting bool
+	Log                     *slog.Logger
 
 	// EtcdUnsafeNoFsync makes the embedded etcd skip fsync: a crash can
 	// lose writes, so only throwaway data dirs (pkg/testenv, --ephemeral)
@@ -128,10 +144,11 @@ func DefaultConfig() Config {
 		AnonymousAuth: true, RequestTimeout: time.Minute,
 		AuthorizationModes:       []string{"Node", "RBAC"},
 		EnableBootstrapTokenAuth: true, ServiceAccountIssuer: DefaultServiceAccountIssuer,
-		RunControllers:        true,
-		ServiceAccountLookup:  true,
-		ServiceClusterIPRange: servicealloc.DefaultServiceCIDR,
-		ServiceNodePortRange:  servicealloc.DefaultNodePortRange,
+		RunControllers:          true,
+		ServiceAccountLookup:    true,
+		ServiceClusterIPRange:   servicealloc.DefaultServiceCIDR,
+		ServiceNodePortRange:    servicealloc.DefaultNodePortRange,
+		EnableAggregatorRouting: true,
 	}
 }
 
@@ -171,9 +188,12 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		err error
 	}
 	pkiCh := make(chan pkiResult, 1)
+	pc, err := ServingPKIConfig(cfg)
+	if err != nil {
+		return err
+	}
 	go func() {
-		p, err := pki.EnsureServerPKI(pki.ServerPKIConfig{DataDir: cfg.DataDir, BindAddress: cfg.BindAddress, ExtraSANs: cfg.ExtraSANs,
-			LeafValidity: cfg.CertificateValidity})
+		p, err := pki.EnsureServerPKI(pc)
 		pkiCh <- pkiResult{p, err}
 	}()
 	client, closeEtcd, err := startEtcd(ctx, cfg)
@@ -277,15 +297,27 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		ClientAuth: tls.RequestClientCert,
 		NextProtos: []string{"h2", "http/1.1"},
 	}
+	fp, err := ensureFrontProxy(cfg, pr.p)
+	if err != nil {
+		return err
+	}
+	rhAuth, rhCA, err := srv.requestHeaderAuth(fp)
+	if err != nil {
+		return err
+	}
+	handshake := &handshakeCAs{requestHeader: rhCA}
 	tlsCfg := base.Clone()
 	tlsCfg.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
 		cert, pool := files.current()
 		c := base.Clone()
-		c.Certificates, c.ClientCAs = []tls.Certificate{*cert}, pool
+		c.Certificates, c.ClientCAs = []tls.Certificate{*cert}, handshake.pool(pool)
 		return c, nil
 	}
-	auth, err := srv.newAuthentication(cfg, files, pr.p.Dir)
+	auth, err := srv.newAuthentication(cfg, files, pr.p.Dir, rhAuth)
 	if err != nil {
+		return err
+	}
+	if err := srv.newAggregator(fp, srv.recheckAPIServices); err != nil {
 		return err
 	}
 	srv.reviews.auth = auth
@@ -296,6 +328,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	srv.startMoreControllers(ctrlCtx)
+	srv.publishExtensionAuth(ctrlCtx, files.caFile, rhCA, fp)
 	if err := srv.startAuthorization(ctrlCtx); err != nil {
 		return err
 	}

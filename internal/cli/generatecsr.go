@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/kastle-dev/kastle/internal/apiserver"
 	"github.com/kastle-dev/kastle/internal/pki"
 )
 
@@ -26,6 +27,7 @@ func newCertsGenerateCSRCommand() *cobra.Command {
 		dataDir string
 		sans    []string
 		bind    string
+		srv     apiserver.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "generate-csr",
@@ -35,7 +37,13 @@ func newCertsGenerateCSRCommand() *cobra.Command {
 			if dataDir == "" {
 				return errors.New("--data-dir is required")
 			}
-			apiSANs, err := pki.APIServerSANs(pki.ServerPKIConfig{DataDir: dataDir, BindAddress: bind, ExtraSANs: sans})
+			// The same SANs the server will require of its certificate.
+			srv.DataDir, srv.BindAddress, srv.ExtraSANs = dataDir, bind, sans
+			pc, err := apiserver.ServingPKIConfig(srv)
+			if err != nil {
+				return err
+			}
+			apiSANs, err := pki.APIServerSANs(pc)
 			if err != nil {
 				return err
 			}
@@ -102,6 +110,8 @@ func newCertsGenerateCSRCommand() *cobra.Command {
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "the data directory to write into (its pki/ and kubeconfigs)")
 	cmd.Flags().StringSliceVar(&sans, "apiserver-cert-extra-sans", nil, "extra SANs of the API server certificate")
 	cmd.Flags().StringVar(&bind, "bind-address", "127.0.0.1", "the API server's IP (a SAN of its certificate)")
+	cmd.Flags().StringVar(&srv.ServiceClusterIPRange, "service-cluster-ip-range", "", "the server's --service-cluster-ip-range (its first IP, the kubernetes Service's, is a SAN)")
+	cmd.Flags().StringVar(&srv.AdvertiseAddress, "advertise-address", "", "the server's --advertise-address (a SAN when given)")
 	return cmd
 }
 

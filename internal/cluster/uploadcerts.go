@@ -37,13 +37,20 @@ const (
 // directory, and its key in the Secret.
 type sharedFile struct{ key, path string }
 
-// sharedFiles lists the CA and service-account keys and, with an external
-// etcd, its CA and the API server's client pair.
+// sharedFiles lists the CA and service-account keys, the front-proxy CA
+// when this node has it (every API server must publish and trust the same
+// one, as kubeadm shares it) and, with an external etcd, its CA and the
+// API server's client pair.
 func sharedFiles(dataDir, etcdCA, etcdCert, etcdKey string) []sharedFile {
 	p := pki.PKIDir(dataDir)
 	out := []sharedFile{
 		{"ca.crt", filepath.Join(p, "ca.crt")}, {"ca.key", filepath.Join(p, "ca.key")},
 		{"sa.key", filepath.Join(p, pki.ServiceAccountKeyFile)}, {"sa.pub", filepath.Join(p, pki.ServiceAccountPubKeyFile)},
+	}
+	for _, f := range []string{"front-proxy-ca.crt", "front-proxy-ca.key"} {
+		if _, err := os.Stat(filepath.Join(p, f)); err == nil {
+			out = append(out, sharedFile{f, filepath.Join(p, f)})
+		}
 	}
 	if etcdCA != "" {
 		out = append(out, sharedFile{"external-etcd-ca.crt", etcdCA}, sharedFile{"external-etcd.crt", etcdCert}, sharedFile{"external-etcd.key", etcdKey})

@@ -2,6 +2,8 @@ package registry_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,5 +182,93 @@ func TestEphemeralContainersSubresource(t *testing.T) {
 		if _, err := write(tc.mutate); !apierrors.IsInvalid(err) {
 			t.Errorf("%s: %v, want 422", tc.name, err)
 		}
+	}
+}
+
+// TestConvertedWatchBookmarks: bookmarks of a converting watch are made in
+// the served version, not sent through the converter.
+func TestConvertedWatchBookmarks(t *testing.T) {
+	v2, v1 := hpaStores(t)
+	ctx := context.Background()
+	in := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}, MaxReplicas: 4}}
+	if _, err := v2.Create(ctx, "ns", in, registry.WriteOptions{FieldManager: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	send := true
+	w, err := v1.Watch(ctx, "ns", &metav1.ListOptions{SendInitialEvents: &send, AllowWatchBookmarks: true, ResourceVersionMatch: metav1.ResourceVersionMatchNotOlderThan})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for _, want := range []storage.EventType{storage.Added, storage.Bookmark} {
+		select {
+		case ev := <-w.ResultChan():
+			o, ok := ev.Object.(*autoscalingv1.HorizontalPodAutoscaler)
+			if ev.Type != want || !ok || o.ResourceVersion == "" {
+				t.Fatalf("event %s %#v, want %s of a v1 object", ev.Type, ev.Object, want)
+			}
+			if want == storage.Bookmark && (o.Name != "" || o.Annotations[metav1.InitialEventsAnnotationKey] != "true") {
+				t.Errorf("bookmark %#v", o)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", want)
+		}
+	}
+}
+
+// TestFailedConversionFailsReads: a stored object that cannot be converted
+// to the served version is a 500 on get and list and an ERROR event that
+// ends a watch, never the object in the stored version.
+func TestFailedConversionFailsReads(t *testing.T) {
+	v2, v1 := hpaStores(t)
+	ctx := context.Background()
+	in := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: "web"}, MaxReplicas: 4}}
+	created, err := v2.Create(ctx, "ns", in, registry.WriteOptions{FieldManager: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The catalogue is this test's own: break its v1 converter.
+	v1.Resource.FromStorage = func(runtime.Object) (runtime.Object, error) {
+		return nil, errors.New("conversion webhook for X failed: down")
+	}
+	check := func(what string, err error) {
+		t.Helper()
+		if !apierrors.IsInternalError(err) || !strings.Contains(err.Error(), "conversion webhook for X failed: down") {
+			t.Errorf("%s: %v, want a 500 naming the conversion failure", what, err)
+		}
+	}
+	_, err = v1.Get(ctx, "ns", "web", "")
+	check("get", err)
+	_, err = v1.List(ctx, "ns", &metav1.ListOptions{})
+	check("list", err)
+	w, err := v1.Watch(ctx, "ns", &metav1.ListOptions{ResourceVersion: created.(*autoscalingv2.HorizontalPodAutoscaler).ResourceVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	if _, err := v2.Update(ctx, "ns", "web", func(cur runtime.Object) (runtime.Object, error) {
+		cur.(*autoscalingv2.HorizontalPodAutoscaler).Spec.MaxReplicas = 5
+		return cur, nil
+	}, registry.WriteOptions{FieldManager: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-w.ResultChan():
+		if ev.Type != storage.ErrorEvent {
+			t.Fatalf("event %s %T, want ERROR", ev.Type, ev.Object)
+		}
+		check("watch", ev.Err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event")
+	}
+	select {
+	case ev, ok := <-w.ResultChan():
+		if ok {
+			t.Errorf("watch went on after the error: %s", ev.Type)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch not closed after the error")
 	}
 }

@@ -102,36 +102,72 @@ func (s *Store) Get(ctx context.Context, ns, name, resourceVersion string) (runt
 	if err != nil {
 		return nil, toAPIError(err, s.Resource, name)
 	}
-	return s.out(obj), nil
+	return s.out(obj)
 }
 
 // out adapts a stored object to the served version: FromStorage converts
 // it (built-in kinds at several versions, CRD conversion webhooks), other
 // custom resources get this version's apiVersion; then the CRD's defaults
-// apply to the copy.
-func (s *Store) out(obj runtime.Object) runtime.Object {
+// apply to the copy. A failed conversion is a 500, never an object in the
+// wrong version.
+func (s *Store) out(obj runtime.Object) (runtime.Object, error) {
 	r := s.Resource
 	var out runtime.Object
 	switch {
 	case r.FromStorage != nil:
-		out = s.fromStorage(obj)
+		c, err := r.FromStorage(obj)
+		if err != nil {
+			return nil, conversionError(err)
+		}
+		out = c
 	case r.Custom:
 		u, ok := obj.(*unstructured.Unstructured)
 		if !ok || (u.GetAPIVersion() == r.APIVersion() && !r.DefaultReads) {
-			return obj
+			return obj, nil
 		}
 		c := u.DeepCopy()
 		c.SetAPIVersion(r.APIVersion())
 		out = c
 	default:
-		return obj
+		return obj, nil
 	}
-	// Defaults a CRD gained after objects were stored show on reads; only
-	// a converted copy is defaulted, never the cached object.
-	if r.DefaultReads && r.Default != nil && out != obj {
+	s.defaultRead(obj, out)
+	return out, nil
+}
+
+// defaultRead applies the defaults a CRD gained after objects were stored
+// to out, the served copy of stored; never to the cached object itself.
+func (s *Store) defaultRead(stored, out runtime.Object) {
+	if r := s.Resource; r.DefaultReads && r.Default != nil && out != stored {
 		r.Default(out)
 	}
-	return out
+}
+
+// outList is out for a page of stored objects, in a new slice: with
+// FromStorageList the page converts in one call (one ConversionReview).
+func (s *Store) outList(stored []runtime.Object) ([]runtime.Object, error) {
+	if s.Resource.FromStorageList == nil || len(stored) == 0 {
+		items := make([]runtime.Object, len(stored))
+		for i, it := range stored {
+			o, err := s.out(it)
+			if err != nil {
+				return nil, err
+			}
+			items[i] = o
+		}
+		return items, nil
+	}
+	items, err := s.Resource.FromStorageList(stored)
+	if err != nil {
+		return nil, conversionError(err)
+	}
+	if len(items) != len(stored) {
+		return nil, conversionError(fmt.Errorf("converted %d objects, expected %d", len(items), len(stored)))
+	}
+	for i := range items {
+		s.defaultRead(stored[i], items[i])
+	}
+	return items, nil
 }
 
 // Create stores a new object in namespace ns.
@@ -219,7 +255,7 @@ func (s *Store) Create(ctx context.Context, ns string, obj runtime.Object, opts 
 		return nil, toAPIError(err, r, name)
 	}
 	created = true
-	return s.out(out), nil
+	return s.out(out)
 }
 
 // checkNamespace fills an empty namespace from the URL and rejects a
@@ -251,7 +287,10 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 	try := func(cur runtime.Object) (runtime.Object, error) {
 		finish(false)
 		finish = noFinish
-		cur = s.out(cur)
+		cur, err := s.out(cur)
+		if err != nil {
+			return nil, err
+		}
 		newObj, err := fn(cur.DeepCopyObject())
 		if err != nil {
 			return nil, err
@@ -275,7 +314,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 		if err != nil {
 			return nil, err
 		}
-		return s.out(out), nil
+		return s.out(out)
 	}
 	out, err := s.Storage.GuaranteedUpdate(ctx, s.Key(ns, name), nil, try)
 	finish(err == nil)
@@ -295,7 +334,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, opts
 			s.Hooks.Deleted(ctx, gone)
 		}
 	}
-	return s.out(out), nil
+	return s.out(out)
 }
 
 // prepareUpdate turns a client's desired object into the object to store:
@@ -472,7 +511,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	}
 	if keepsForFinalizers(cur) || gcFinalizer != "" {
 		if dryRun {
-			return &DeleteResult{Object: s.out(cur)}, nil
+			return s.deleteResult(cur, false)
 		}
 		out, err := s.Storage.GuaranteedUpdate(ctx, key, pre, func(c runtime.Object) (runtime.Object, error) {
 			acc, _ := meta.Accessor(c)
@@ -492,11 +531,11 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 			return nil, toAPIError(err, r, name)
 		}
 		if keepsForFinalizers(out) {
-			return &DeleteResult{Object: s.out(out)}, nil
+			return s.deleteResult(out, false)
 		}
 	}
 	if dryRun {
-		return &DeleteResult{Object: s.out(cur), Immediate: true}, nil
+		return s.deleteResult(cur, true)
 	}
 	out, err := s.Storage.Delete(ctx, key, pre, func(c runtime.Object) error {
 		if keepsForFinalizers(c) {
@@ -510,7 +549,16 @@ func (s *Store) Delete(ctx context.Context, ns, name string, opts *metav1.Delete
 	if s.Hooks != nil {
 		s.Hooks.Deleted(ctx, out)
 	}
-	return &DeleteResult{Object: s.out(out), Immediate: true}, nil
+	return s.deleteResult(out, true)
+}
+
+// deleteResult is the answer of a delete: obj in the served version.
+func (s *Store) deleteResult(obj runtime.Object, immediate bool) (*DeleteResult, error) {
+	out, err := s.out(obj)
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteResult{Object: out, Immediate: immediate}, nil
 }
 
 // propagationPolicy resolves the policy of a delete: propagationPolicy,
@@ -568,9 +616,9 @@ func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (
 		return nil, toAPIError(err, s.Resource, "")
 	}
 	list := s.Resource.NewList()
-	items := make([]runtime.Object, len(res.Items))
-	for i, it := range res.Items {
-		items[i] = s.out(it)
+	items, err := s.outList(res.Items)
+	if err != nil {
+		return nil, err
 	}
 	if err := meta.SetList(list, items); err != nil {
 		return nil, apierrors.NewInternalError(err)
@@ -669,7 +717,7 @@ func (s *Store) Watch(ctx context.Context, ns string, opts *metav1.ListOptions) 
 		return nil, toAPIError(err, s.Resource, "")
 	}
 	if s.Resource.FromStorage != nil {
-		return newConvertingWatcher(w, s.fromStorage), nil
+		return newConvertingWatcher(w, s.outEvent), nil
 	}
 	return w, nil
 }

@@ -82,6 +82,10 @@ func New(cfg Config) (*Allocator, error) {
 // the `kubernetes` Service in `default` holds.
 func (a *Allocator) KubernetesServiceIP() net.IP { return a.ranges[0].ip(1) }
 
+// KubernetesServiceIP is the first address of cidr: the cluster IP the
+// `kubernetes` Service gets when cidr is the primary service range.
+func KubernetesServiceIP(cidr *net.IPNet) net.IP { return newIPRange(cidr).ip(1) }
+
 // Families are the IP families the cluster serves, primary first.
 func (a *Allocator) Families() []corev1.IPFamily {
 	out := make([]corev1.IPFamily, len(a.ranges))

@@ -188,7 +188,8 @@ func TestCertsGenerateCSR(t *testing.T) {
 	if v.code != 0 {
 		t.Fatalf("openssl req -verify: %s", v)
 	}
-	mustContain(t, v.combined(), "verify OK", "CN = kube-apiserver", "DNS:api.example.com", "IP Address:127.0.0.1")
+	mustContain(t, v.combined(), "verify OK", "CN = kube-apiserver", "DNS:api.example.com", "IP Address:127.0.0.1",
+		"IP Address:10.96.0.1")
 	adm := run(t, runOpts{}, env.openssl, "req", "-in", filepath.Join(dir, "admin.conf.csr"), "-noout", "-subject")
 	mustContain(t, adm.stdout, "O = system:masters", "CN = kubernetes-admin")
 	if info, err := os.Stat(filepath.Join(dir, "pki", "apiserver.key")); err != nil || info.Mode().Perm() != 0o600 {

@@ -39,8 +39,24 @@ func newHookServer(t *testing.T, dnsNames ...string) *hookServer {
 // HTTPS on 127.0.0.1 with a certificate from a fresh CA.
 func newTLSHookServer(t *testing.T, handler func(done <-chan struct{}) http.Handler, dnsNames ...string) *hookServer {
 	t.Helper()
+	caPEM, cert := newServingPair(t, "webhook", []net.IP{net.ParseIP("127.0.0.1")}, dnsNames)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	srv := &http.Server{Handler: handler(done), TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}}}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { close(done); _ = srv.Close() })
+	return &hookServer{caPEM: caPEM, addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port}
+}
+
+// newServingPair makes a fresh CA (returned as PEM) and a serving
+// certificate it issued for cn with the given addresses and names.
+func newServingPair(t *testing.T, cn string, ips []net.IP, dnsNames []string) ([]byte, tls.Certificate) {
+	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "webhook-test-ca"},
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn + "-test-ca"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
@@ -49,25 +65,15 @@ func newTLSHookServer(t *testing.T, handler func(done <-chan struct{}) http.Hand
 	}
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "webhook"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: dnsNames}
+		IPAddresses: ips, DNSNames: dnsNames}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	srv := &http.Server{Handler: handler(done), TLSConfig: &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { close(done); _ = srv.Close() })
-	return &hookServer{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		addr: ln.Addr().String(), port: ln.Addr().(*net.TCPAddr).Port}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // review is the part of an AdmissionReview the test webhooks use.

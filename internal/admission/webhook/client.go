@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,8 @@ import (
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -79,22 +82,59 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 	if s.Port != nil {
 		port = *s.Port
 	}
-	svcObj, err := services.Get(ctx, s.Namespace, s.Name, "0")
+	host, err := ResolveService(ctx, services, endpoints, nil, s.Namespace, s.Name, port)
 	if err != nil {
-		return "", fmt.Errorf("service %q not found in namespace %q: %w", s.Name, s.Namespace, err)
-	}
-	svc, ok := svcObj.(*corev1.Service)
-	if !ok {
-		return "", fmt.Errorf("service %s/%s has type %T", s.Namespace, s.Name, svcObj)
+		return "", err
 	}
 	path := "/"
 	if s.Path != nil {
 		path = *s.Path
 	}
+	u := url.URL{Scheme: "https", Host: host, Path: path}
+	return u.String(), nil
+}
+
+// Why ResolveService could not find an address; its errors wrap one of
+// these (API aggregation reports them as availability reasons).
+var (
+	ErrServiceNotFound = errors.New("service not found")
+	ErrServicePort     = errors.New("service has no such port")
+	ErrNoEndpoints     = errors.New("service has no endpoints")
+)
+
+// resolveError keeps the message clients have always seen while letting
+// callers tell the cause with errors.Is.
+type resolveError struct {
+	kind, cause error
+	msg         string
+}
+
+func (e *resolveError) Error() string   { return e.msg }
+func (e *resolveError) Unwrap() []error { return []error{e.kind, e.cause} }
+
+// Lister lists objects of a namespace (a registry store).
+type Lister interface {
+	List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error)
+}
+
+// ResolveService returns the host:port to dial for port of the Service
+// namespace/name, read from the cluster: the host and port of an
+// ExternalName service, else the first ready address of the Endpoints
+// subset that carries that service port, else (slices not nil) of the
+// service's EndpointSlices. No cluster network is needed, since the
+// endpoint is dialled directly.
+func ResolveService(ctx context.Context, services, endpoints Getter, slices Lister, namespace, name string, port int32) (string, error) {
+	svcObj, err := services.Get(ctx, namespace, name, "0")
+	if err != nil {
+		return "", &resolveError{kind: ErrServiceNotFound, cause: err, msg: fmt.Sprintf("service %q not found in namespace %q: %v", name, namespace, err)}
+	}
+	svc, ok := svcObj.(*corev1.Service)
+	if !ok {
+		return "", fmt.Errorf("service %s/%s has type %T", namespace, name, svcObj)
+	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		// An ExternalName service names its host: dial it on the port.
-		u := url.URL{Scheme: "https", Host: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), Path: path}
-		return u.String(), nil
+		return net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(port))), nil
 	}
 	var sp *corev1.ServicePort
 	for i := range svc.Spec.Ports {
@@ -103,31 +143,63 @@ func (c *endpointClient) target(ctx context.Context, services, endpoints Getter)
 		}
 	}
 	if sp == nil {
-		return "", fmt.Errorf("service %s/%s has no port %d", s.Namespace, s.Name, port)
+		return "", &resolveError{kind: ErrServicePort, msg: fmt.Sprintf("service %s/%s has no port %d", namespace, name, port)}
 	}
-	epObj, err := endpoints.Get(ctx, s.Namespace, s.Name, "0")
+	noEndpoints := &resolveError{kind: ErrNoEndpoints, msg: fmt.Sprintf("no endpoints available for service %q", name)}
+	if epObj, err := endpoints.Get(ctx, namespace, name, "0"); err != nil {
+		noEndpoints.cause = err
+	} else if ep, ok := epObj.(*corev1.Endpoints); ok {
+		for _, ss := range ep.Subsets {
+			var target int32
+			for _, p := range ss.Ports {
+				if p.Name == sp.Name || len(ss.Ports) == 1 {
+					target = p.Port
+					break
+				}
+			}
+			if target == 0 || len(ss.Addresses) == 0 {
+				continue
+			}
+			return net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), nil
+		}
+	}
+	if slices != nil {
+		if host, ok := fromSlices(ctx, slices, namespace, name, sp.Name); ok {
+			return host, nil
+		}
+	}
+	return "", noEndpoints
+}
+
+// fromSlices returns the first ready address of the service's
+// EndpointSlices that carry the named port.
+func fromSlices(ctx context.Context, slices Lister, namespace, name, portName string) (string, bool) {
+	obj, err := slices.List(ctx, namespace, &metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name, ResourceVersion: "0"})
 	if err != nil {
-		return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+		return "", false
 	}
-	ep, ok := epObj.(*corev1.Endpoints)
+	list, ok := obj.(*discoveryv1.EndpointSliceList)
 	if !ok {
-		return "", fmt.Errorf("endpoints %s/%s has type %T", s.Namespace, s.Name, epObj)
+		return "", false
 	}
-	for _, ss := range ep.Subsets {
+	for _, es := range list.Items {
 		var target int32
-		for _, p := range ss.Ports {
-			if p.Name == sp.Name || len(ss.Ports) == 1 {
-				target = p.Port
+		for _, p := range es.Ports {
+			if p.Port != nil && ((p.Name != nil && *p.Name == portName) || len(es.Ports) == 1) {
+				target = *p.Port
 				break
 			}
 		}
-		if target == 0 || len(ss.Addresses) == 0 {
+		if target == 0 {
 			continue
 		}
-		u := url.URL{Scheme: "https", Host: net.JoinHostPort(ss.Addresses[0].IP, strconv.Itoa(int(target))), Path: path}
-		return u.String(), nil
+		for _, e := range es.Endpoints {
+			if (e.Conditions.Ready == nil || *e.Conditions.Ready) && len(e.Addresses) > 0 {
+				return net.JoinHostPort(e.Addresses[0], strconv.Itoa(int(target))), true
+			}
+		}
 	}
-	return "", fmt.Errorf("no endpoints available for service %q", s.Name)
+	return "", false
 }
 
 // Endpoint posts JSON documents to one webhook named by a clientConfig

@@ -20,6 +20,7 @@ import (
 	plugincel "k8s.io/apiserver/pkg/admission/plugin/cel"
 	"k8s.io/apiserver/pkg/admission/plugin/webhook/matchconditions"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	apiservercel "k8s.io/apiserver/pkg/cel"
 	"k8s.io/apiserver/pkg/cel/environment"
 
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
@@ -36,11 +37,17 @@ type ParamResolver interface {
 
 // compiledPolicy is one ValidatingAdmissionPolicy ready to evaluate.
 type compiledPolicy struct {
-	p                               *admissionregistrationv1.ValidatingAdmissionPolicy
-	validations, messages, auditAns plugincel.ConditionEvaluator
-	matcher                         matchconditions.Matcher
-	nsSel, objSel                   *selector
-	failurePolicy                   admissionregistrationv1.FailurePolicyType
+	p *admissionregistrationv1.ValidatingAdmissionPolicy
+	// comp holds the policy's variables; nil when the CEL environment
+	// could not be built (the policy then fails per failurePolicy).
+	comp *plugincel.CompositedCompiler
+	// noVariables is the shared, empty variables map of a policy without
+	// variables; nil when the policy has some.
+	noVariables                                 any
+	validations, messages, auditAns, matchConds []plugincel.CompilationResult
+	hasMessages                                 bool
+	nsSel, objSel                               *selector
+	failurePolicy                               admissionregistrationv1.FailurePolicyType
 }
 
 // policySet maps policy names to compiled policies.
@@ -49,11 +56,30 @@ type policySet map[string]*compiledPolicy
 // compilePolicies compiles ValidatingAdmissionPolicies with upstream's
 // compiler: variables, validations, messageExpressions, audit annotations
 // and match conditions share one composition environment.
-func compilePolicies(objs []runtime.Object) policySet {
+func compilePolicies(objs []runtime.Object) policySet { return recompilePolicies(nil, objs) }
+
+// policyCompiler is the policy cache's compile function: it keeps the
+// previous set so that a policy is compiled once per generation, not again
+// whenever any policy changes (or its status is written).
+func policyCompiler() func([]runtime.Object) policySet {
+	var prev policySet
+	return func(objs []runtime.Object) policySet {
+		prev = recompilePolicies(prev, objs)
+		return prev
+	}
+}
+
+// recompilePolicies compiles objs, reusing prev's entries whose UID and
+// generation (bumped on every spec change) are unchanged.
+func recompilePolicies(prev policySet, objs []runtime.Object) policySet {
 	out := policySet{}
 	for _, o := range objs {
 		p, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicy)
 		if !ok {
+			continue
+		}
+		if old, ok := prev[p.Name]; ok && p.Generation != 0 && old.p.UID == p.UID && old.p.Generation == p.Generation {
+			out[p.Name] = old
 			continue
 		}
 		cp := compilePolicy(p)
@@ -106,35 +132,36 @@ func compilePolicy(p *admissionregistrationv1.ValidatingAdmissionPolicy) *compil
 	if err != nil {
 		return cp
 	}
+	cp.comp = c
 	vars := make([]plugincel.NamedExpressionAccessor, len(p.Spec.Variables))
 	for i := range p.Spec.Variables {
 		vars[i] = &variableExpr{p.Spec.Variables[i]}
 	}
 	c.CompileAndStoreVariables(vars, opts, environment.StoredExpressions)
-	vals := make([]plugincel.ExpressionAccessor, len(p.Spec.Validations))
-	msgs := make([]plugincel.ExpressionAccessor, len(p.Spec.Validations))
+	if len(vars) == 0 {
+		cp.noVariables = c.CreateContext(context.Background()).Variables(nil)
+	}
+	compile := func(e plugincel.ExpressionAccessor, o plugincel.OptionalVariableDeclarations) plugincel.CompilationResult {
+		return c.CompileCELExpression(e, o, environment.StoredExpressions)
+	}
+	cp.validations = make([]plugincel.CompilationResult, len(p.Spec.Validations))
+	cp.messages = make([]plugincel.CompilationResult, len(p.Spec.Validations))
 	for i, v := range p.Spec.Validations {
-		vals[i] = &validationExpr{v}
+		cp.validations[i] = compile(&validationExpr{v}, opts)
 		if v.MessageExpression != "" {
-			msgs[i] = &messageExpr{v.MessageExpression}
+			cp.messages[i] = compile(&messageExpr{v.MessageExpression}, msgOpts)
+			cp.hasMessages = true
 		}
 	}
-	auds := make([]plugincel.ExpressionAccessor, len(p.Spec.AuditAnnotations))
+	cp.auditAns = make([]plugincel.CompilationResult, len(p.Spec.AuditAnnotations))
 	for i := range p.Spec.AuditAnnotations {
-		auds[i] = &auditExpr{p.Spec.AuditAnnotations[i]}
+		cp.auditAns[i] = compile(&auditExpr{p.Spec.AuditAnnotations[i]}, opts)
 	}
-	if len(p.Spec.MatchConditions) > 0 {
-		acc := make([]plugincel.ExpressionAccessor, len(p.Spec.MatchConditions))
-		for i := range p.Spec.MatchConditions {
-			mc := matchconditions.MatchCondition(p.Spec.MatchConditions[i])
-			acc[i] = &mc
-		}
-		fp := cp.failurePolicy
-		cp.matcher = matchconditions.NewMatcher(c.CompileCondition(acc, opts, environment.StoredExpressions), &fp, "policy", "validate", p.Name)
+	cp.matchConds = make([]plugincel.CompilationResult, len(p.Spec.MatchConditions))
+	for i := range p.Spec.MatchConditions {
+		mc := matchconditions.MatchCondition(p.Spec.MatchConditions[i])
+		cp.matchConds[i] = compile(&mc, opts)
 	}
-	cp.validations = c.CompileCondition(vals, opts, environment.StoredExpressions)
-	cp.messages = c.CompileCondition(msgs, msgOpts, environment.StoredExpressions)
-	cp.auditAns = c.CompileCondition(auds, opts, environment.StoredExpressions)
 	return cp
 }
 
@@ -147,35 +174,38 @@ type decision struct {
 
 // evaluate runs the policy's validations against one parameter object,
 // applying failurePolicy to errors as upstream does; it returns the
-// failed validations and the audit annotations to publish.
-func (cp *compiledPolicy) evaluate(ctx context.Context, v *vattrs, gvr schema.GroupVersionResource, param runtime.Object, ns *corev1.Namespace, az authorizerFor) ([]decision, map[string]string) {
-	fail := func(msg string) []decision {
-		if cp.failurePolicy == admissionregistrationv1.Ignore {
+// failed validations and the audit annotations to publish. in is the
+// request's CEL input, shared with every other policy.
+func (cp *compiledPolicy) evaluate(ctx context.Context, in *celInput, param runtime.Object) ([]decision, map[string]string) {
+	fail := func(err error) []decision {
+		if cp.unlessIgnored(err) == nil {
 			return nil
 		}
-		return []decision{{index: -1, message: msg, reason: metav1.StatusReasonInvalid}}
+		return []decision{{index: -1, message: err.Error(), reason: metav1.StatusReasonInvalid}}
 	}
-	if cp.validations == nil {
-		return fail("policy could not be compiled"), nil
+	if cp.comp == nil {
+		return fail(errors.New("policy could not be compiled")), nil
 	}
-	if cp.matcher != nil {
-		r := cp.matcher.Match(ctx, v.attrs, param, az)
-		if r.Error != nil {
-			return fail(r.Error.Error()), nil
-		}
-		if !r.Matches {
+	pv := paramsVal(param)
+	if len(cp.matchConds) > 0 {
+		if ok, err := cp.matchConditions(ctx, in, pv); err != nil {
+			return fail(err), nil
+		} else if !ok {
 			return nil, nil
 		}
 	}
-	req := plugincel.CreateAdmissionRequest(v.attrs.Attributes, metav1.GroupVersionResource(gvr), metav1.GroupVersionKind(v.attrs.VersionedKind))
-	bind := plugincel.OptionalVariableBindings{VersionedParams: param, Authorizer: az}
-	results, budget, err := cp.validations.ForInput(ctx, v.attrs, req, bind, ns, celconfig.RuntimeCELCostBudget)
+	results, budget, err := cp.evalList(ctx, in, phaseValidation, pv, cp.validations, celconfig.RuntimeCELCostBudget)
 	if err != nil {
-		return fail(err.Error()), nil
+		return fail(err), nil
+	}
+	// Upstream evaluates every messageExpression with what budget is left,
+	// whether its validation failed or not.
+	var msgResults []plugincel.EvaluationResult
+	var msgErr error
+	if cp.hasMessages {
+		msgResults, _, msgErr = cp.evalList(ctx, in, phaseMessage, pv, cp.messages, budget)
 	}
 	var out []decision
-	var msgResults []plugincel.EvaluationResult
-	msgsDone := false
 	for i, r := range results {
 		val := cp.p.Spec.Validations[i]
 		reason := metav1.StatusReasonInvalid
@@ -187,39 +217,29 @@ func (cp *compiledPolicy) evaluate(ctx context.Context, v *vattrs, gvr schema.Gr
 			if cp.failurePolicy == admissionregistrationv1.Ignore {
 				continue
 			}
-			out = append(out, decision{index: i, message: fmt.Sprintf("expression '%s' resulted in error: %v", val.Expression, r.Error), reason: reason})
+			out = append(out, decision{index: i, message: r.Error.Error(), reason: reason})
+		case errors.Is(msgErr, apiservercel.ErrInternal) || errors.Is(msgErr, apiservercel.ErrOutOfBudget):
+			if cp.failurePolicy == admissionregistrationv1.Ignore {
+				continue
+			}
+			out = append(out, decision{index: i, message: fmt.Sprintf("failed messageExpression: %s", msgErr), reason: reason})
 		case r.EvalResult != celtypes.True:
-			msg := val.Message
-			if val.MessageExpression != "" {
-				if !msgsDone {
-					msgsDone = true
-					msgResults, _, _ = cp.messages.ForInput(ctx, v.attrs, req, bind, ns, budget)
-				}
-				if i < len(msgResults) && msgResults[i].Error == nil && msgResults[i].EvalResult != nil {
-					if s, ok := msgResults[i].EvalResult.Value().(string); ok && strings.TrimSpace(s) != "" && !strings.Contains(s, "\n") {
-						msg = s
-					}
-				}
-			}
-			if msg == "" {
-				msg = fmt.Sprintf("failed expression: %s", strings.TrimSpace(val.Expression))
-			}
-			out = append(out, decision{index: i, message: msg, reason: reason})
+			out = append(out, decision{index: i, message: failureMessage(val, msgResults, i), reason: reason})
 		}
 	}
 	var ann map[string]string
-	if len(cp.p.Spec.AuditAnnotations) > 0 {
-		ares, _, err := cp.auditAns.ForInput(ctx, v.attrs, req, bind, ns, budget)
+	if len(cp.auditAns) > 0 {
+		ares, _, err := cp.evalList(ctx, in, phaseAudit, pv, cp.auditAns, celconfig.RuntimeCELCostBudget)
 		if err == nil {
 			for i, r := range ares {
 				if r.Error != nil || r.EvalResult == nil {
 					continue
 				}
-				if s, ok := r.EvalResult.Value().(string); ok && s != "" {
+				if s, ok := r.EvalResult.Value().(string); ok && strings.TrimSpace(s) != "" {
 					if ann == nil {
 						ann = map[string]string{}
 					}
-					ann[cp.p.Spec.AuditAnnotations[i].Key] = s
+					ann[cp.p.Spec.AuditAnnotations[i].Key] = strings.TrimSpace(s)
 				}
 			}
 		}
@@ -227,16 +247,52 @@ func (cp *compiledPolicy) evaluate(ctx context.Context, v *vattrs, gvr schema.Gr
 	return out, ann
 }
 
+// failureMessage is the message of failed validation i: its
+// messageExpression's result when that is a usable one-line string, else
+// its message, else the expression itself.
+func failureMessage(val admissionregistrationv1.Validation, msgResults []plugincel.EvaluationResult, i int) string {
+	if i < len(msgResults) && msgResults[i].Error == nil && msgResults[i].EvalResult != nil {
+		if s, ok := msgResults[i].EvalResult.Value().(string); ok {
+			s = strings.TrimSpace(s)
+			if s != "" && len(s) <= celconfig.MaxEvaluatedMessageExpressionSizeBytes && !strings.Contains(s, "\n") {
+				return s
+			}
+		}
+	}
+	if m := strings.TrimSpace(val.Message); m != "" {
+		return m
+	}
+	return fmt.Sprintf("failed expression: %s", strings.TrimSpace(val.Expression))
+}
+
+// compiledBinding is a binding with its selectors parsed once.
+type compiledBinding struct {
+	b             *admissionregistrationv1.ValidatingAdmissionPolicyBinding
+	nsSel, objSel *selector
+	// badSelector marks a binding whose selectors do not parse: it never
+	// matches (validation refuses such bindings; this guards old data).
+	badSelector bool
+}
+
 // bindingSet is the bindings, sorted by name.
-type bindingSet []*admissionregistrationv1.ValidatingAdmissionPolicyBinding
+type bindingSet []*compiledBinding
 
 // compileBindings keeps the bindings in name order.
 func compileBindings(objs []runtime.Object) bindingSet {
 	var out bindingSet
 	for _, o := range objs {
-		if b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding); ok {
-			out = append(out, b)
+		b, ok := o.(*admissionregistrationv1.ValidatingAdmissionPolicyBinding)
+		if !ok {
+			continue
 		}
+		cb := &compiledBinding{b: b}
+		if m := b.Spec.MatchResources; m != nil {
+			var err1, err2 error
+			cb.nsSel, err1 = compileSelector(m.NamespaceSelector)
+			cb.objSel, err2 = compileSelector(m.ObjectSelector)
+			cb.badSelector = err1 != nil || err2 != nil
+		}
+		out = append(out, cb)
 	}
 	return out
 }
@@ -284,12 +340,12 @@ func (p *PolicyPlugin) Validate(ctx context.Context, a *registry.Attributes) err
 		return notReady(a)
 	}
 	req := requestOf(a)
-	va := lazyAttrs(ctx, a)
+	var in *celInput
+	var inErr error
 	var denials []denial
 	var failures []auditFailure
-	var ns *corev1.Namespace
-	nsLoaded := false
-	for _, b := range bindings {
+	for _, cb := range bindings {
+		b := cb.b
 		cp, ok := policies[b.Spec.PolicyName]
 		if !ok || cp.p.Spec.MatchConstraints == nil {
 			continue
@@ -302,12 +358,10 @@ func (p *PolicyPlugin) Validate(ctx context.Context, a *registry.Attributes) err
 			continue
 		}
 		if b.Spec.MatchResources != nil {
-			nsSel, err1 := compileSelector(b.Spec.MatchResources.NamespaceSelector)
-			objSel, err2 := compileSelector(b.Spec.MatchResources.ObjectSelector)
-			if err1 != nil || err2 != nil {
+			if cb.badSelector {
 				continue
 			}
-			if m, err = p.matchResources(ctx, a, req, b.Spec.MatchResources, nsSel, objSel); err != nil {
+			if m, err = p.matchResources(ctx, a, req, b.Spec.MatchResources, cb.nsSel, cb.objSel); err != nil {
 				return err
 			} else if !m {
 				continue
@@ -321,16 +375,19 @@ func (p *PolicyPlugin) Validate(ctx context.Context, a *registry.Attributes) err
 			denials = append(denials, denial{policy: cp.p.Name, binding: b.Name, message: err.Error(), reason: metav1.StatusReasonForbidden})
 			continue
 		}
-		if !nsLoaded && a.Namespace != "" && a.Resource.Namespaced {
-			nsLoaded = true
-			if obj, err := p.D.Namespaces.Get(ctx, "", a.Namespace, "0"); err == nil {
-				ns, _ = obj.(*corev1.Namespace)
-			}
+		if in == nil && inErr == nil && len(params) > 0 {
+			in, inErr = p.celInput(ctx, a)
 		}
-		v := va()
-		gvr := schema.GroupVersionResource{Group: a.Resource.Group, Version: a.Resource.Version, Resource: a.Resource.Plural}
 		for _, param := range params {
-			decs, ann := cp.evaluate(ctx, v, gvr, param, ns, authorizerFor{z: p.D.Authorizer, user: v.user})
+			var decs []decision
+			var ann map[string]string
+			if inErr != nil {
+				if err := cp.unlessIgnored(inErr); err != nil {
+					decs = []decision{{index: -1, message: err.Error(), reason: metav1.StatusReasonInvalid}}
+				}
+			} else {
+				decs, ann = cp.evaluate(ctx, in, param)
+			}
 			for _, d := range decs {
 				var acts []string
 				for _, act := range b.Spec.ValidationActions {
@@ -386,6 +443,21 @@ func reasonCode(r metav1.StatusReason) int32 {
 	return http.StatusUnprocessableEntity
 }
 
+// celInput builds the request's CEL input once for all policies: the
+// object and old object, the request, the namespace object (read from
+// the watch cache) and the authorizer.
+func (p *PolicyPlugin) celInput(ctx context.Context, a *registry.Attributes) (*celInput, error) {
+	var ns *corev1.Namespace
+	if a.Namespace != "" && a.Resource.Namespaced {
+		if obj, err := p.D.Namespaces.Get(ctx, "", a.Namespace, "0"); err == nil {
+			ns, _ = obj.(*corev1.Namespace)
+		}
+	}
+	v := lazyAttrs(ctx, a)()
+	gvr := schema.GroupVersionResource{Group: a.Resource.Group, Version: a.Resource.Version, Resource: a.Resource.Plural}
+	return newCELInput(v, gvr, ns, authorizerFor{z: p.D.Authorizer, user: v.user})
+}
+
 // matchResources applies a policy's or binding's MatchResources to a.
 func (p *PolicyPlugin) matchResources(ctx context.Context, a *registry.Attributes, req reqInfo, m *admissionregistrationv1.MatchResources, nsSel, objSel *selector) (bool, error) {
 	if nsSel != nil {
@@ -422,12 +494,16 @@ func namedRulesMatch(rules []admissionregistrationv1.NamedRuleWithOperations, mp
 	return false
 }
 
+// noParams is the parameter list of a policy without paramKind: one nil
+// object. Shared; callers only read it.
+var noParams = []runtime.Object{nil}
+
 // params resolves the binding's parameters: [nil] without paramKind; an
 // error when they are required and missing.
 func (p *PolicyPlugin) params(ctx context.Context, a *registry.Attributes, pol *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) ([]runtime.Object, error) {
 	pk := pol.Spec.ParamKind
 	if pk == nil {
-		return []runtime.Object{nil}, nil
+		return noParams, nil
 	}
 	ref := b.Spec.ParamRef
 	if ref == nil {

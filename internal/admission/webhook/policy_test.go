@@ -215,3 +215,106 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition never held")
 }
+
+// TestPoliciesShareOneInput evaluates several policies and bindings on one
+// request: the converted input is shared, but variables, params and the
+// names each expression list may see stay per policy, binding and list.
+func TestPoliciesShareOneInput(t *testing.T) {
+	cmRules := &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+		RuleWithOperations: rule(allOps, []string{""}, []string{"v1"}, []string{"configmaps"}, "*")}}}
+	pol := func(name string, vars []admissionregistrationv1.Variable, conds []admissionregistrationv1.MatchCondition, exprs ...string) *admissionregistrationv1.ValidatingAdmissionPolicy {
+		p := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{MatchConstraints: cmRules, Variables: vars, MatchConditions: conds}}
+		for _, e := range exprs {
+			p.Spec.Validations = append(p.Spec.Validations, admissionregistrationv1.Validation{Expression: e})
+		}
+		return p
+	}
+	bind := func(name, policy string, ref *admissionregistrationv1.ParamRef) *admissionregistrationv1.ValidatingAdmissionPolicyBinding {
+		return &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy, ParamRef: ref,
+				ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny}}}
+	}
+	withParams := pol("max", nil, nil, "size(object.data) <= int(params.data.max)")
+	withParams.Spec.ParamKind = &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
+	deny := admissionregistrationv1.DenyAction
+	ref := func(name string) *admissionregistrationv1.ParamRef {
+		return &admissionregistrationv1.ParamRef{Name: name, Namespace: "cfg", ParameterNotFoundAction: &deny}
+	}
+	params := paramMap{
+		"cfg/loose":  &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "loose"}, Data: map[string]string{"max": "5"}},
+		"cfg/strict": &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strict"}, Data: map[string]string{"max": "0"}},
+	}
+	namespaces := mapGetter{"/ns": &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "ns", Labels: map[string]string{"team": "a"}}}}
+	tests := []struct {
+		name     string
+		policies []runtime.Object
+		bindings []runtime.Object
+		want     string // "" admits; else a substring of the denial
+	}{
+		{"same variable name, different expressions", []runtime.Object{
+			pol("a", []admissionregistrationv1.Variable{{Name: "v", Expression: "object.metadata.name"}}, nil, "variables.v == 'cm'"),
+			pol("b", []admissionregistrationv1.Variable{{Name: "v", Expression: "size(object.data)"}}, nil, "variables.v == 1"),
+		}, []runtime.Object{bind("a", "a", nil), bind("b", "b", nil)}, ""},
+		{"variable of the second policy differs", []runtime.Object{
+			pol("a", []admissionregistrationv1.Variable{{Name: "v", Expression: "object.metadata.name"}}, nil, "variables.v == 'cm'"),
+			pol("b", []admissionregistrationv1.Variable{{Name: "v", Expression: "size(object.data)"}}, nil, "variables.v == 2"),
+		}, []runtime.Object{bind("a", "a", nil), bind("b", "b", nil)}, "'b' with binding 'b' denied request: failed expression: variables.v == 2"},
+		{"params per binding", []runtime.Object{withParams},
+			[]runtime.Object{bind("loose", "max", ref("loose")), bind("strict", "max", ref("strict"))}, "binding 'strict' denied"},
+		{"params per binding, both loose", []runtime.Object{withParams},
+			[]runtime.Object{bind("loose", "max", ref("loose")), bind("loose2", "max", ref("loose"))}, ""},
+		{"unused variable that fails is never evaluated", []runtime.Object{
+			pol("a", []admissionregistrationv1.Variable{{Name: "bad", Expression: "object.data['absent']"}}, nil, "true"),
+		}, []runtime.Object{bind("a", "a", nil)}, ""},
+		{"validations see the namespace object", []runtime.Object{pol("a", nil, nil, "namespaceObject.metadata.labels.team == 'b'")},
+			[]runtime.Object{bind("a", "a", nil)}, "failed expression: namespaceObject.metadata.labels.team == 'b'"},
+		{"match conditions see no namespace object", []runtime.Object{
+			pol("a", nil, []admissionregistrationv1.MatchCondition{{Name: "n", Expression: "namespaceObject == null"}}, "false"),
+		}, []runtime.Object{bind("a", "a", nil)}, "failed expression: false"},
+		{"false match condition skips the policy", []runtime.Object{
+			pol("a", nil, []admissionregistrationv1.MatchCondition{{Name: "n", Expression: "object.metadata.name == 'other'"}}, "false"),
+		}, []runtime.Object{bind("a", "a", nil)}, ""},
+		{"request is the policy's", []runtime.Object{pol("a", nil, nil, "request.resource.resource == 'configmaps' && request.operation == 'CREATE' && request.namespace == 'ns'")},
+			[]runtime.Object{bind("a", "a", nil)}, ""},
+		{"runtime cost budget", []runtime.Object{pol("a", nil, nil,
+			"[0,1,2,3,4,5,6,7,8,9].all(a, [0,1,2,3,4,5,6,7,8,9].all(b, [0,1,2,3,4,5,6,7,8,9].all(c, [0,1,2,3,4,5,6,7,8,9].all(d, [0,1,2,3,4,5,6,7,8,9].all(e, [0,1,2,3,4,5,6,7,8,9].all(f, [0,1,2,3,4,5,6,7,8,9].all(g, true)))))))")},
+			[]runtime.Object{bind("a", "a", nil)}, "actual cost limit exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &PolicyPlugin{D: &Dispatcher{Namespaces: namespaces}, Policies: staticCache(compilePolicies(tt.policies)),
+				Bindings: staticCache(compileBindings(tt.bindings)), Params: params}
+			err := p.Validate(context.Background(), configMapCreate(t, "ns", "cm", nil))
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestPolicyCompiledOncePerGeneration checks that the policy cache reuses
+// a compiled policy until its generation changes.
+func TestPolicyCompiledOncePerGeneration(t *testing.T) {
+	p := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u", Generation: 1},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{Validations: []admissionregistrationv1.Validation{{Expression: "true"}}}}
+	compile := policyCompiler()
+	first := compile([]runtime.Object{p})["p"]
+	status := p.DeepCopy()
+	status.ResourceVersion = "2"
+	other := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "q", UID: "v", Generation: 1}}
+	if again := compile([]runtime.Object{status, other})["p"]; again != first {
+		t.Error("same generation compiled again")
+	}
+	changed := p.DeepCopy()
+	changed.Generation = 2
+	changed.Spec.Validations[0].Expression = "false"
+	if got := compile([]runtime.Object{changed})["p"]; got == first || got.p.Spec.Validations[0].Expression != "false" {
+		t.Error("new generation not compiled")
+	}
+	recreated := p.DeepCopy()
+	recreated.UID = "u2"
+	if got := compile([]runtime.Object{recreated})["p"]; got == first {
+		t.Error("recreated policy (new UID) reused the old compilation")
+	}
+}

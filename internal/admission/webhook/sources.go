@@ -39,7 +39,7 @@ func NewSources(ctx context.Context, cfg Config) *Sources {
 		d:          &Dispatcher{Namespaces: cfg.Namespaces, Services: cfg.Services, Endpoints: cfg.Endpoints, Authorizer: cfg.Authorizer, Log: log, Served: cfg.Served},
 		mutating:   NewCache(ctx, cfg.MutatingConfigs, log, compileMutating),
 		validating: NewCache(ctx, cfg.ValidatingConfigs, log, compileValidating),
-		policies:   NewCache(ctx, cfg.Policies, log, compilePolicies),
+		policies:   NewCache(ctx, cfg.Policies, log, policyCompiler()),
 		bindings:   NewCache(ctx, cfg.Bindings, log, compileBindings),
 		params:     cfg.Params,
 	}

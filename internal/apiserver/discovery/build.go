@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strings"
 
 	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -43,7 +44,7 @@ func newBody(data []byte) body {
 // documents are the encoded discovery documents of one catalogue
 // generation. Immutable once built.
 type documents struct {
-	gen uint64
+	gen [2]uint64
 	// aggregated[root][aggV2|aggV2beta1].
 	aggregated [rootCount][aggCount]body
 	// coreVersions are the versions of the core group, for /api.
@@ -62,6 +63,63 @@ type group struct {
 	name     string
 	versions []string // sorted by Kubernetes version priority, preferred first
 	byVer    map[string][]*apis.Resource
+	// ext holds the versions other servers serve (API aggregation).
+	ext map[string]*External
+}
+
+// External is a group version another server serves (API aggregation).
+type External struct {
+	GroupVersion schema.GroupVersion
+	// GroupPriority and VersionPriority are its APIService's
+	// groupPriorityMinimum and versionPriority: groups of other servers
+	// follow the catalogue's, higher priority first.
+	GroupPriority, VersionPriority int32
+	// Resources is the server's APIResourceList; nil when it could not be
+	// read: the version is then listed without resources, marked Stale in
+	// aggregated discovery, as kube-aggregator lists an unreachable one.
+	Resources *metav1.APIResourceList
+}
+
+// mergeExternal adds the external group versions to groups: a version of
+// a served group joins it (a version the catalogue serves itself stays
+// the catalogue's), other groups follow in priority order.
+func mergeExternal(groups []*group, ext []External) []*group {
+	idx := map[string]*group{}
+	for _, g := range groups {
+		idx[g.name] = g
+	}
+	sorted := append([]External(nil), ext...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		a, b := sorted[i], sorted[j]
+		if a.GroupPriority != b.GroupPriority {
+			return a.GroupPriority > b.GroupPriority
+		}
+		if a.GroupVersion.Group != b.GroupVersion.Group {
+			return a.GroupVersion.Group < b.GroupVersion.Group
+		}
+		if a.VersionPriority != b.VersionPriority {
+			return a.VersionPriority > b.VersionPriority
+		}
+		return version.CompareKubeAwareVersionStrings(a.GroupVersion.Version, b.GroupVersion.Version) > 0
+	})
+	for i := range sorted {
+		e := &sorted[i]
+		g := idx[e.GroupVersion.Group]
+		if g == nil {
+			g = &group{name: e.GroupVersion.Group, byVer: map[string][]*apis.Resource{}}
+			idx[g.name] = g
+			groups = append(groups, g)
+		}
+		if _, local := g.byVer[e.GroupVersion.Version]; local || g.ext[e.GroupVersion.Version] != nil {
+			continue
+		}
+		if g.ext == nil {
+			g.ext = map[string]*External{}
+		}
+		g.ext[e.GroupVersion.Version] = e
+		g.versions = append(g.versions, e.GroupVersion.Version)
+	}
+	return groups
 }
 
 // groupsOf splits the catalogue into groups in catalogue order (first
@@ -97,7 +155,7 @@ func groupsOf(rs []*apis.Resource) []*group {
 }
 
 // build encodes every discovery document of the given resources.
-func build(gen uint64, rs []*apis.Resource) (*documents, error) {
+func build(gen [2]uint64, rs []*apis.Resource, ext ...External) (*documents, error) {
 	d := &documents{
 		gen:           gen,
 		groups:        map[string][]byte{},
@@ -106,7 +164,7 @@ func build(gen uint64, rs []*apis.Resource) (*documents, error) {
 	var agg [rootCount]apidiscoveryv2.APIGroupDiscoveryList
 	groupList := metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}, Groups: []metav1.APIGroup{}}
 
-	for _, g := range groupsOf(rs) {
+	for _, g := range mergeExternal(groupsOf(rs), ext) {
 		root := rootAPIs
 		if g.name == "" {
 			root = rootAPI
@@ -117,6 +175,11 @@ func build(gen uint64, rs []*apis.Resource) (*documents, error) {
 		for _, v := range g.versions {
 			gv := schema.GroupVersion{Group: g.name, Version: v}
 			gvs = append(gvs, metav1.GroupVersionForDiscovery{GroupVersion: gv.String(), Version: v})
+			if e := g.ext[v]; e != nil {
+				// Its /apis/<group>/<version> is proxied to the server.
+				ag.Versions = append(ag.Versions, externalVersion(e))
+				continue
+			}
 			ag.Versions = append(ag.Versions, aggregatedVersion(v, g.byVer[v]))
 			data, err := json.Marshal(resourceList(gv, g.byVer[v]))
 			if err != nil {
@@ -198,6 +261,51 @@ func aggregatedVersion(v string, rs []*apis.Resource) apidiscoveryv2.APIVersionD
 		}
 		out.Resources = append(out.Resources, ar)
 	}
+	return out
+}
+
+// externalVersion describes a version another server serves in
+// aggregated form, from its legacy resource list: entries named
+// "resource/subresource" become subresources of their resource.
+func externalVersion(e *External) apidiscoveryv2.APIVersionDiscovery {
+	out := apidiscoveryv2.APIVersionDiscovery{Version: e.GroupVersion.Version,
+		Resources: []apidiscoveryv2.APIResourceDiscovery{}, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
+	if e.Resources == nil {
+		out.Freshness = apidiscoveryv2.DiscoveryFreshnessStale
+		return out
+	}
+	kindOf := func(r metav1.APIResource) *metav1.GroupVersionKind {
+		gvk := &metav1.GroupVersionKind{Group: e.GroupVersion.Group, Version: e.GroupVersion.Version, Kind: r.Kind}
+		if r.Group != "" || r.Version != "" {
+			gvk.Group, gvk.Version = r.Group, r.Version
+		}
+		return gvk
+	}
+	at := map[string]int{}
+	for _, r := range e.Resources.APIResources {
+		if strings.Contains(r.Name, "/") {
+			continue
+		}
+		scope := apidiscoveryv2.ScopeCluster
+		if r.Namespaced {
+			scope = apidiscoveryv2.ScopeNamespace
+		}
+		at[r.Name] = len(out.Resources)
+		out.Resources = append(out.Resources, apidiscoveryv2.APIResourceDiscovery{
+			Resource: r.Name, ResponseKind: kindOf(r), Scope: scope, SingularResource: r.SingularName,
+			Verbs: verbs(r.Verbs), ShortNames: r.ShortNames, Categories: r.Categories,
+		})
+	}
+	for _, r := range e.Resources.APIResources {
+		parent, sub, ok := strings.Cut(r.Name, "/")
+		i, found := at[parent]
+		if !ok || !found {
+			continue
+		}
+		out.Resources[i].Subresources = append(out.Resources[i].Subresources, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: sub, ResponseKind: kindOf(r), Verbs: verbs(r.Verbs)})
+	}
+	sort.SliceStable(out.Resources, func(i, j int) bool { return out.Resources[i].Resource < out.Resources[j].Resource })
 	return out
 }
 

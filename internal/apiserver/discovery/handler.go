@@ -20,9 +20,21 @@ import (
 // generation changes.
 type Handler struct {
 	cat *apis.Catalogue
+	ext Externals  // nil: no aggregated API servers
 	mu  sync.Mutex // serialises rebuilds so a burst after a change builds once
 	doc atomic.Pointer[documents]
 }
+
+// Externals supplies the group versions other servers serve (API
+// aggregation). Generation must change whenever External's answer does.
+type Externals interface {
+	Generation() uint64
+	External() []External
+}
+
+// SetExternals merges the group versions of e into every document. Call it
+// before serving.
+func (h *Handler) SetExternals(e Externals) { h.ext = e }
 
 var _ http.Handler = (*Handler)(nil)
 
@@ -164,22 +176,36 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // before the resources, so a change racing with a build at worst causes
 // one more rebuild, never a stale cache.
 func (h *Handler) documents() (*documents, error) {
-	gen := h.cat.Generation()
+	gen := h.generation()
 	if d := h.doc.Load(); d != nil && d.gen == gen {
 		return d, nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	gen = h.cat.Generation()
+	gen = h.generation()
 	if d := h.doc.Load(); d != nil && d.gen == gen {
 		return d, nil
 	}
-	d, err := build(gen, h.cat.Resources())
+	var ext []External
+	if h.ext != nil {
+		ext = h.ext.External()
+	}
+	d, err := build(gen, h.cat.Resources(), ext...)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: building documents of catalogue generation %d: %w", gen, err)
 	}
 	h.doc.Store(d)
 	return d, nil
+}
+
+// generation identifies the inputs of the documents: the catalogue's and
+// the externals' generations.
+func (h *Handler) generation() [2]uint64 {
+	g := [2]uint64{h.cat.Generation()}
+	if h.ext != nil {
+		g[1] = h.ext.Generation()
+	}
+	return g
 }
 
 // writeAPIVersions sends the legacy /api document. It names the address

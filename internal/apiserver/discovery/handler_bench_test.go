@@ -43,7 +43,7 @@ func BenchmarkRebuild(b *testing.B) {
 	cat := newCatalogue(b)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if _, err := build(uint64(i), cat.Resources()); err != nil {
+		if _, err := build([2]uint64{uint64(i)}, cat.Resources()); err != nil {
 			b.Fatal(err)
 		}
 	}

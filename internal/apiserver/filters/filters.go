@@ -253,6 +253,18 @@ func requestInfo(w http.ResponseWriter, r *http.Request) (*request.Info, bool) {
 	return info, ok
 }
 
-// isLongRunning reports requests that stream (watches): they are neither
-// counted against the in-flight limits nor given the request deadline.
-func isLongRunning(info *request.Info) bool { return info.Verb == "watch" }
+// isLongRunning reports requests that stream (watches, proxies and the
+// connection-style subresources, kube-apiserver's list, which aggregated
+// API servers rely on too): they are neither counted against the
+// in-flight limits nor given the request deadline.
+func isLongRunning(info *request.Info) bool {
+	switch info.Verb {
+	case "watch", "proxy":
+		return true
+	}
+	switch info.Subresource {
+	case "attach", "exec", "proxy", "log", "portforward":
+		return true
+	}
+	return false
+}

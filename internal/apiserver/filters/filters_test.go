@@ -272,3 +272,27 @@ func (testAuthorizer) Authorize(_ context.Context, a authz.Attributes) (authz.De
 	}
 	return authz.NoOpinion, "", nil
 }
+
+func TestRequestTimeoutSparesLongRunning(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		deadline     bool
+	}{
+		{"GET", "/api/v1/namespaces/a/pods", true},
+		{"GET", "/api/v1/namespaces/a/pods?watch=true", false},
+		{"GET", "/api/v1/namespaces/a/pods/p/log", false},
+		{"POST", "/api/v1/namespaces/a/pods/p/exec", false},
+		{"POST", "/apis/wardle.example.com/v1alpha1/namespaces/a/flunders/f/attach", false},
+		{"GET", "/api/v1/nodes/n/proxy/logs/", false},
+		{"POST", "/api/v1/namespaces/a/pods/p/eviction", true},
+	} {
+		var hasDeadline bool
+		h := WithRequestInfo(WithRequestTimeout(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, hasDeadline = r.Context().Deadline()
+		}), time.Minute))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
+		if hasDeadline != tc.deadline {
+			t.Errorf("%s %s: deadline %v, want %v", tc.method, tc.path, hasDeadline, tc.deadline)
+		}
+	}
+}

@@ -36,7 +36,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveV2(w, r, st)
 	case p == "/openapi/v3":
 		w.Header().Set("Cache-Control", "no-cache, private")
-		writeBody(w, r, mediaJSON, s.index(st), "")
+		writeBody(w, r, mediaJSON, s.indexWithExternal(st), "")
 	case strings.HasPrefix(p, "/openapi/v3/"):
 		s.serveGV(w, r, st, strings.TrimPrefix(p, "/openapi/v3/"))
 	default:
@@ -83,9 +83,15 @@ func (s *Service) serveV2(w http.ResponseWriter, r *http.Request, st *state) {
 		return
 	}
 	var enc *encoded
-	if mt == mediaJSON {
+	m := s.externalV2(st.v2)
+	switch {
+	case mt == mediaJSON && m != nil:
+		enc = m.json
+	case mt == mediaJSON:
 		enc = s.v2JSON(st.v2)
-	} else {
+	case m != nil:
+		enc, mt = m.proto(), mediaV2ProtoAlt
+	default:
 		enc, mt = s.v2Proto(st.v2), mediaV2ProtoAlt
 	}
 	if enc.err != nil {

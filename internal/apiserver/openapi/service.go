@@ -23,6 +23,9 @@ type Service struct {
 	defs  *defBuilder
 	mu    sync.Mutex // serialises SetResources
 	state atomic.Pointer[state]
+	// ext, if set, adds the documents of aggregated servers.
+	ext Externals
+	mergedState
 }
 
 // state is an immutable snapshot of the served resources; the documents in

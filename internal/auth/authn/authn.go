@@ -72,26 +72,9 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 		return nil, false, errors.New("x509: no client CA configured")
 	}
 	certs := r.TLS.PeerCertificates
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	now := time.Now
-	if a.Now != nil {
-		now = a.Now
-	}
-	at := now()
-	chains, cached := a.Cache.lookup(certs, a.Roots, at)
-	if !cached {
-		var err error
-		chains, err = certs[0].Verify(x509.VerifyOptions{
-			Roots: a.Roots, Intermediates: inter, CurrentTime: at,
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-		})
-		if err != nil {
-			return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
-		}
-		a.Cache.remember(certs, a.Roots, chains)
+	chains, err := verifyClientChain(certs, a.Roots, a.Now, a.Cache)
+	if err != nil {
+		return nil, false, fmt.Errorf("x509: certificate %q (serial %s): %w", certs[0].Subject.CommonName, certs[0].SerialNumber, err)
 	}
 	if a.Revocation != nil {
 		for _, chain := range chains {
@@ -106,6 +89,30 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	}
 	groups := append([]string(nil), certs[0].Subject.Organization...)
 	return &user.Info{Name: cn, Groups: groups}, true, nil
+}
+
+// verifyClientChain verifies a peer's certificates (leaf first) as a
+// client certificate chaining to roots at now() (time.Now when nil),
+// through cache when not nil.
+func verifyClientChain(certs []*x509.Certificate, roots *x509.CertPool, now func() time.Time, cache *ChainCache) ([][]*x509.Certificate, error) {
+	if now == nil {
+		now = time.Now
+	}
+	at := now()
+	if chains, ok := cache.lookup(certs, roots, at); ok {
+		return chains, nil
+	}
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	chains, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: at,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err != nil {
+		return nil, err
+	}
+	cache.remember(certs, roots, chains)
+	return chains, nil
 }
 
 // Anonymous accepts every request as system:anonymous. It must be last in
