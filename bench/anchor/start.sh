@@ -77,7 +77,7 @@ trap stop EXIT
 	--client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
 	--service-account-issuer https://kubernetes.default.svc.cluster.local \
 	--service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-	--service-cluster-ip-range 10.96.0.0/12 --allow-privileged \
+	--service-cluster-ip-range 10.96.0.0/12 --allow-privileged --endpoint-reconciler-type none \
 	>"$state/kube-apiserver.log" 2>&1 &
 wait -n
 echo "start.sh: a component exited; see $state/*.log" >&2

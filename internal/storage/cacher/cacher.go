@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -69,6 +70,10 @@ type Config struct {
 	DispatchTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Encodings, when set, is the budget of the serialized forms the cache
+	// keeps per object version (storage.Encodings), shared by every cache
+	// of a server; nil keeps none.
+	Encodings *storage.EncodingBudget
 }
 
 // entry is one cached object; shared and never modified.
@@ -78,6 +83,38 @@ type entry struct {
 	hasAttrs bool
 	labels   labels.Set
 	fields   fields.Set
+
+	// enc holds the object's serialized forms, made on first use; gone
+	// is set when the entry stops being the current version.
+	enc  atomic.Pointer[storage.Encodings]
+	gone atomic.Bool
+}
+
+// encodings returns the entry's Encodings, making them on first use; nil
+// without a budget.
+func (e *entry) encodings(budget *storage.EncodingBudget) *storage.Encodings {
+	if budget == nil {
+		return nil
+	}
+	if p := e.enc.Load(); p != nil {
+		return p
+	}
+	e.enc.CompareAndSwap(nil, storage.NewEncodings(budget))
+	p := e.enc.Load()
+	if e.gone.Load() {
+		// release ran before the store above: nothing may be kept.
+		p.Release()
+	}
+	return p
+}
+
+// release gives back the cached forms of an entry that is no longer the
+// current version of its key.
+func (e *entry) release() {
+	e.gone.Store(true)
+	if p := e.enc.Load(); p != nil {
+		p.Release()
+	}
 }
 
 // event is one change in the cache, shared by every watcher it is sent to.
@@ -244,6 +281,9 @@ func (c *Cacher) reflect() {
 		c.mu.Lock()
 		c.stopped = true
 		ws := c.takeAllWatchersLocked()
+		for _, e := range c.objs {
+			e.release()
+		}
 		c.mu.Unlock()
 		for _, w := range ws {
 			w.terminate()
@@ -352,6 +392,9 @@ func (c *Cacher) replace(items []runtime.Object, rv int64) error {
 	if c.ready {
 		old = c.takeAllWatchersLocked()
 	}
+	for _, e := range c.objs {
+		e.release()
+	}
 	c.objs, c.keys = objs, keys
 	c.rv, c.lastEventRV, c.resumeRV = rv, rv, rv
 	clear(c.ring)
@@ -418,6 +461,9 @@ func (c *Cacher) apply(ev storage.Event) error {
 			c.keys[i] = key
 		}
 		c.objs[key] = cur
+	}
+	if prev != nil {
+		prev.release()
 	}
 	c.pushLocked(ce)
 	if rv > c.rv {
@@ -669,6 +715,23 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions) (
 	return e.obj, nil
 }
 
+var _ storage.EncodingCache = (*Cacher)(nil)
+
+// Encodings implements storage.EncodingCache: obj must be the object the
+// cache holds for key now.
+func (c *Cacher) Encodings(key string, obj runtime.Object) *storage.Encodings {
+	if c.cfg.Encodings == nil {
+		return nil
+	}
+	c.mu.RLock()
+	e := c.objs[key]
+	c.mu.RUnlock()
+	if e == nil || e.obj != obj {
+		return nil
+	}
+	return e.encodings(c.cfg.Encodings)
+}
+
 // GetList serves a page from memory when the cache can answer exactly:
 // fresh enough for the resourceVersion, or for a continue token, still at
 // the token's state. Exact reads of other revisions go to the underlying
@@ -722,13 +785,25 @@ func (c *Cacher) listFromCache(key, prefix, start string, atRV int64, opts stora
 		rv = atRV
 	}
 	res := &storage.ListResult{ResourceVersion: rv, Items: []runtime.Object{}}
+	budget := c.cfg.Encodings
 	if !opts.Recursive {
 		if e := c.objs[key]; e != nil && matches(opts.Predicate, e) {
 			res.Items = append(res.Items, e.obj)
+			if budget != nil {
+				res.Encodings = append(res.Encodings, e.encodings(budget))
+			}
 		}
 		return res, true
 	}
 	keys := c.keysUnderLocked(prefix, start)
+	n := len(keys)
+	if opts.Limit > 0 && opts.Limit < int64(n) {
+		n = int(opts.Limit)
+	}
+	res.Items = make([]runtime.Object, 0, n)
+	if budget != nil {
+		res.Encodings = make([]*storage.Encodings, 0, n)
+	}
 	var lastKey string
 	i := 0
 	for ; i < len(keys); i++ {
@@ -738,6 +813,9 @@ func (c *Cacher) listFromCache(key, prefix, start string, atRV int64, opts stora
 		e := c.objs[keys[i]]
 		if matches(opts.Predicate, e) {
 			res.Items = append(res.Items, e.obj)
+			if budget != nil {
+				res.Encodings = append(res.Encodings, e.encodings(budget))
+			}
 			lastKey = e.key
 		}
 	}
