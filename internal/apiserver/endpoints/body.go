@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -326,15 +328,39 @@ func (q *req) encode(code int, obj runtime.Object, out Output) error {
 	return nil
 }
 
+// writeChunks sends a response body made of chunks through a pooled
+// buffer, so that many small pieces make few writes.
+func (q *req) writeChunks(code int, ct string, body *chunks) {
+	q.writeHeader(code, ct)
+	bw := chunkWriters.Get().(*bufio.Writer)
+	bw.Reset(q.w)
+	for _, p := range body.parts {
+		if _, err := bw.Write(p); err != nil {
+			break // the client went away
+		}
+	}
+	_ = bw.Flush()
+	bw.Reset(nil)
+	chunkWriters.Put(bw)
+}
+
+// chunkWriters are the buffers of writeChunks.
+var chunkWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
 // writeBody sends an encoded response with its warnings.
 func (q *req) writeBody(code int, ct string, body []byte) {
+	q.writeHeader(code, ct)
+	_, _ = q.w.Write(body)
+}
+
+// writeHeader sends the status, the content type and the warnings.
+func (q *req) writeHeader(code int, ct string) {
 	h := q.w.Header()
 	h.Set("Content-Type", ct)
 	for _, w := range q.warnings {
 		h.Add("Warning", fmt.Sprintf("299 - %q", w))
 	}
 	q.w.WriteHeader(code)
-	_, _ = q.w.Write(body)
 }
 
 func (q *req) writeStatusObject(st *metav1.Status) error {

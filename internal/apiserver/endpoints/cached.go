@@ -63,7 +63,7 @@ func (q *req) objectBody(obj runtime.Object, enc *storage.Encodings, out Output)
 		if err != nil {
 			return nil, false, err
 		}
-		return protoEnvelope(obj.GetObjectKind().GroupVersionKind(), len(raw), func(w *bytes.Buffer) { w.Write(raw) }), true, nil
+		return protoEnvelope(obj.GetObjectKind().GroupVersionKind(), len(raw), func(w *chunks) { w.add(raw) }).join(), true, nil
 	case "PartialObjectMetadata":
 		if out.Media == mediaJSON {
 			item, err := metaJSON(obj, enc, out.Version)
@@ -77,16 +77,16 @@ func (q *req) objectBody(obj runtime.Object, enc *storage.Encodings, out Output)
 			return nil, false, err
 		}
 		gvk := metaGroupVersion(out.Version).WithKind("PartialObjectMetadata")
-		return protoEnvelope(gvk, len(raw), func(w *bytes.Buffer) { w.Write(raw) }), true, nil
+		return protoEnvelope(gvk, len(raw), func(w *chunks) { w.add(raw) }).join(), true, nil
 	}
 	return nil, false, nil
 }
 
-// listBody returns the body of a list response in form out, written from
-// the items' cached forms; ok is false where that does not apply (YAML,
-// pretty JSON, Table, custom resources, an empty page), and the caller
-// encodes the assembled list as usual.
-func (q *req) listBody(page *registry.Page, out Output) (body []byte, ok bool, err error) {
+// listBody returns the body of a list response in form out, made of the
+// items' cached forms (referenced, not copied); ok is false where that does
+// not apply (YAML, pretty JSON, Table, custom resources, an empty page),
+// and the caller encodes the assembled list as usual.
+func (q *req) listBody(page *registry.Page, out Output) (body *chunks, ok bool, err error) {
 	if out.Pretty || (out.Media != mediaJSON && out.Media != mediaProtobuf) || len(page.Items) == 0 {
 		return nil, false, nil
 	}
@@ -160,7 +160,7 @@ func pageEnc(page *registry.Page, i int) *storage.Encodings {
 // jsonList writes a list whose items are already JSON: the serializer
 // encodes the list without items, and the items go between the brackets
 // its (last) items field ends with.
-func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) ([]byte, error) {
+func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) (*chunks, error) {
 	if err := meta.SetList(shell, []runtime.Object{}); err != nil {
 		return nil, err
 	}
@@ -173,21 +173,23 @@ func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) ([]byte, 
 	if !bytes.HasSuffix(h, []byte("[]}\n")) {
 		return nil, fmt.Errorf("%T does not end with its items", shell)
 	}
-	out := make([]byte, 0, len(h)+size+len(items))
-	out = append(out, h[:len(h)-len(tail)]...)
+	out := newChunks(2*len(items)+2, 0)
+	out.add(h[:len(h)-len(tail)])
+	comma := []byte{','}
 	for i, it := range items {
 		if i > 0 {
-			out = append(out, ',')
+			out.add(comma)
 		}
-		out = append(out, it...)
+		out.add(it)
 	}
-	return append(out, tail...), nil
+	out.add([]byte(tail))
+	return out, nil
 }
 
 // protoList writes a list message (metadata is field 1, items field 2, as
 // plainList checked) from item messages, in the envelope the protobuf
 // serializer uses.
-func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, size int) ([]byte, error) {
+func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, size int) (*chunks, error) {
 	lmb, err := lm.Marshal()
 	if err != nil {
 		return nil, err
@@ -196,32 +198,27 @@ func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, 
 	for _, it := range items {
 		raw += 1 + uvarintLen(len(it))
 	}
-	return protoEnvelope(gvk, raw, func(w *bytes.Buffer) {
-		w.WriteByte(0x0a) // field 1, length-delimited
-		writeUvarint(w, len(lmb))
-		w.Write(lmb)
+	return protoEnvelope(gvk, raw, func(w *chunks) {
+		w.field(0x0a, lmb) // field 1, length-delimited
 		for _, it := range items {
-			w.WriteByte(0x12) // field 2, length-delimited
-			writeUvarint(w, len(it))
-			w.Write(it)
+			w.field(0x12, it) // field 2, length-delimited
 		}
 	}), nil
 }
 
-// protoEnvelope wraps a message of rawSize bytes, written by writeRaw, in
-// the runtime.Unknown envelope of kind gvk behind the protobuf prefix.
-func protoEnvelope(gvk schema.GroupVersionKind, rawSize int, writeRaw func(*bytes.Buffer)) []byte {
+// protoEnvelope wraps a message of rawSize bytes, added by writeRaw, in the
+// runtime.Unknown envelope of kind gvk behind the protobuf prefix.
+func protoEnvelope(gvk schema.GroupVersionKind, rawSize int, writeRaw func(*chunks)) *chunks {
 	unk := runtime.Unknown{TypeMeta: runtime.TypeMeta{APIVersion: gvk.GroupVersion().String(), Kind: gvk.Kind}}
-	var buf bytes.Buffer
-	buf.Grow(len(protoPrefix) + 32 + len(unk.APIVersion) + len(unk.Kind) + rawSize)
-	buf.Write(protoPrefix)
-	// Writes to a bytes.Buffer do not fail.
-	_, _ = unk.MarshalToWriter(&buf, rawSize, func(w io.Writer) (int, error) {
-		n := buf.Len()
-		writeRaw(&buf)
-		return buf.Len() - n, nil
+	w := newChunks(16, 64+len(unk.APIVersion)+len(unk.Kind))
+	w.add(protoPrefix)
+	// Writes to chunks do not fail.
+	_, _ = unk.MarshalToWriter(w, rawSize, func(io.Writer) (int, error) {
+		n := w.size
+		writeRaw(w)
+		return w.size - n, nil
 	})
-	return buf.Bytes()
+	return w
 }
 
 func uvarintLen(n int) int {
@@ -229,9 +226,50 @@ func uvarintLen(n int) int {
 	return binary.PutUvarint(b[:], uint64(n))
 }
 
-func writeUvarint(w *bytes.Buffer, n int) {
-	var b [binary.MaxVarintLen64]byte
-	w.Write(b[:binary.PutUvarint(b[:], uint64(n))])
+// chunks is a response body as a sequence of byte slices that reference
+// the cached forms instead of copying them. Small pieces (tags, lengths,
+// what MarshalToWriter writes from a reused buffer) are copied into an
+// arena that is only appended to, so earlier pieces stay valid.
+type chunks struct {
+	parts [][]byte
+	arena []byte
+	size  int
+}
+
+func newChunks(parts, arena int) *chunks {
+	return &chunks{parts: make([][]byte, 0, parts), arena: make([]byte, 0, arena)}
+}
+
+// add references p; the caller must not modify it afterwards.
+func (c *chunks) add(p []byte) {
+	c.parts = append(c.parts, p)
+	c.size += len(p)
+}
+
+// Write copies p into the arena: io.Writers may reuse their argument.
+func (c *chunks) Write(p []byte) (int, error) {
+	start := len(c.arena)
+	c.arena = append(c.arena, p...)
+	c.add(c.arena[start:len(c.arena):len(c.arena)])
+	return len(p), nil
+}
+
+// field adds a length-delimited protobuf field: its tag, length and value.
+func (c *chunks) field(tag byte, value []byte) {
+	start := len(c.arena)
+	c.arena = append(c.arena, tag)
+	c.arena = binary.AppendUvarint(c.arena, uint64(len(value)))
+	c.add(c.arena[start:len(c.arena):len(c.arena)])
+	c.add(value)
+}
+
+// join returns the body as one slice.
+func (c *chunks) join() []byte {
+	out := make([]byte, 0, c.size)
+	for _, p := range c.parts {
+		out = append(out, p...)
+	}
+	return out
 }
 
 // plainLists remembers plainList's answer per type.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -30,10 +31,10 @@ type cachedEnv struct {
 	budget *storage.EncodingBudget
 }
 
-func newCachedEnv(t *testing.T) *cachedEnv {
+func newCachedEnv(t testing.TB) *cachedEnv {
 	t.Helper()
 	st := registrytest.NewStore(t, testClient, "", "configmaps")
-	budget := storage.NewEncodingBudget(1 << 20)
+	budget := storage.NewEncodingBudget(64 << 20)
 	c, err := cacher.New(cacher.Config{Storage: st.Storage, Prefix: st.Prefix, NewFunc: st.Resource.New, Encodings: budget})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +67,15 @@ type response struct {
 // serve answers one get (name != "") or list of namespace ns. reference
 // makes it the way every response was made before cached encodings: read,
 // assemble, transform, encode the whole.
-func (e *cachedEnv) serve(t *testing.T, name, query, accept string, reference bool) response {
+func (e *cachedEnv) serve(t testing.TB, name, query, accept string, reference bool) response {
+	t.Helper()
+	w := httptest.NewRecorder()
+	e.serveTo(t, w, name, query, accept, reference)
+	return response{code: w.Code, ct: w.Header().Get("Content-Type"), body: w.Body.Bytes()}
+}
+
+// serveTo is serve writing to w.
+func (e *cachedEnv) serveTo(t testing.TB, w http.ResponseWriter, name, query, accept string, reference bool) {
 	t.Helper()
 	verb, path := "list", "/api/v1/namespaces/ns/configmaps"
 	if name != "" {
@@ -74,7 +83,6 @@ func (e *cachedEnv) serve(t *testing.T, name, query, accept string, reference bo
 	}
 	r := httptest.NewRequest("GET", path+"?"+query, nil)
 	r.Header.Set("Accept", accept)
-	w := httptest.NewRecorder()
 	q := &req{h: e.h, w: w, r: r, res: e.store.Resource, store: e.store, ns: "ns",
 		info: &request.Info{IsResourceRequest: true, Verb: verb, Namespace: "ns", Name: name, Resource: "configmaps", APIVersion: "v1"}}
 	var err error
@@ -89,7 +97,6 @@ func (e *cachedEnv) serve(t *testing.T, name, query, accept string, reference bo
 	if err != nil {
 		t.Fatalf("%s %s?%s (%s, reference %v): %v", verb, name, query, accept, reference, err)
 	}
-	return response{code: w.Code, ct: w.Header().Get("Content-Type"), body: w.Body.Bytes()}
 }
 
 func (e *cachedEnv) referenceServe(q *req, name string) error {

@@ -268,7 +268,7 @@ func (q *req) list() error {
 		return apierrors.NewInternalError(err)
 	}
 	if ok {
-		q.writeBody(http.StatusOK, out.Media, body)
+		q.writeChunks(http.StatusOK, out.Media, body)
 		return nil
 	}
 	list, err := page.Assemble(q.res)
