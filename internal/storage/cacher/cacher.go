@@ -157,6 +157,10 @@ type Cacher struct {
 
 	progressCh chan struct{} // asks for one RequestWatchProgress
 
+	revMu   sync.Mutex
+	revNext *revBatch     // the readers waiting for the next revision read
+	revKick chan struct{} // wakes revisionLoop
+
 	mu          sync.RWMutex
 	ready       bool
 	readyCh     chan struct{}
@@ -219,6 +223,7 @@ func New(cfg Config) (*Cacher, error) {
 		cancel:     cancel,
 		done:       make(chan struct{}),
 		progressCh: make(chan struct{}, 1),
+		revKick:    make(chan struct{}, 1),
 		readyCh:    make(chan struct{}),
 		objs:       map[string]*entry{},
 		freshCh:    make(chan struct{}),
@@ -228,6 +233,7 @@ func New(cfg Config) (*Cacher, error) {
 	go c.reflect()
 	if cfg.Progress != nil {
 		go c.requestProgressLoop()
+		go c.revisionLoop()
 	}
 	return c, nil
 }
@@ -644,11 +650,80 @@ func (c *Cacher) waitConsistent(ctx context.Context) error {
 	if c.cfg.Progress == nil {
 		return errNotFresh
 	}
-	rev, err := c.cfg.Progress.CurrentRevision(ctx)
+	rev, err := c.currentRevision(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return errNotFresh
 	}
 	return c.waitFresh(ctx, rev)
+}
+
+// revBatch is one read of etcd's revision shared by the readers that
+// asked for it before it was sent.
+type revBatch struct {
+	done chan struct{}
+	rev  int64
+	err  error
+}
+
+// currentRevision returns etcd's revision read after the call began. All
+// readers that arrive while no read is being prepared share the next one,
+// so concurrent consistent reads cost one etcd round trip, not one each;
+// a read already sent is never shared with a later reader, which keeps the
+// result linearizable.
+func (c *Cacher) currentRevision(ctx context.Context) (int64, error) {
+	c.revMu.Lock()
+	b := c.revNext
+	if b == nil {
+		b = &revBatch{done: make(chan struct{})}
+		c.revNext = b
+		select {
+		case c.revKick <- struct{}{}:
+		default:
+		}
+	}
+	c.revMu.Unlock()
+	select {
+	case <-b.done:
+		return b.rev, b.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-c.ctx.Done():
+		return 0, errNotFresh // stopped: the store answers
+	}
+}
+
+// revisionLoop sends the batched revision reads, one at a time, from one
+// long-lived goroutine (whose stack has grown once, unlike every request's).
+func (c *Cacher) revisionLoop() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.revMu.Lock()
+			b := c.revNext
+			c.revNext = nil
+			c.revMu.Unlock()
+			if b != nil {
+				b.err = c.ctx.Err()
+				close(b.done)
+			}
+			return
+		case <-c.revKick:
+		}
+		c.revMu.Lock()
+		b := c.revNext
+		c.revNext = nil
+		c.revMu.Unlock()
+		if b == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.FreshnessTimeout)
+		b.rev, b.err = c.cfg.Progress.CurrentRevision(ctx)
+		cancel()
+		close(b.done)
+	}
 }
 
 // waitFor applies the resourceVersion rules of a read: "" consistent,
