@@ -189,7 +189,7 @@ func kastleTarget(cfg config) target {
 // runPass starts t cold through loadgen's coldstart mode and returns what
 // loadgen measured.
 func runPass(ctx context.Context, cfg config, loadgen string, t target, p pass, round int, log io.Writer) (runReport, error) {
-	state := filepath.Join(cfg.Work, t.Name)
+	state := filepath.Join(cfg.Work, "state", t.Name)
 	if err := os.MkdirAll(state, 0o700); err != nil {
 		return runReport{}, err
 	}

@@ -72,10 +72,6 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 		return nil, false, errors.New("x509: no client CA configured")
 	}
 	certs := r.TLS.PeerCertificates
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
 	now := time.Now
 	if a.Now != nil {
 		now = a.Now
@@ -83,6 +79,10 @@ func (a *X509) Authenticate(r *http.Request) (*user.Info, bool, error) {
 	at := now()
 	chains, cached := a.Cache.lookup(certs, a.Roots, at)
 	if !cached {
+		inter := x509.NewCertPool()
+		for _, c := range certs[1:] {
+			inter.AddCert(c)
+		}
 		var err error
 		chains, err = certs[0].Verify(x509.VerifyOptions{
 			Roots: a.Roots, Intermediates: inter, CurrentTime: at,

@@ -613,6 +613,12 @@ var errNotFresh = errors.New("cacher: not fresh")
 
 // waitFresh waits until the cache is ready and holds revision minRV.
 func (c *Cacher) waitFresh(ctx context.Context, minRV int64) error {
+	c.mu.RLock()
+	ok := c.ready && !c.stopped && c.rv >= minRV
+	c.mu.RUnlock()
+	if ok {
+		return nil // the common case: no timer
+	}
 	timer := time.NewTimer(c.cfg.FreshnessTimeout)
 	defer timer.Stop()
 	for {
