@@ -206,7 +206,9 @@ func runPass(ctx context.Context, cfg config, loadgen string, t target, p pass, 
 		_ = os.Remove(kubeconfig)
 	}
 	report := filepath.Join(cfg.Work, fmt.Sprintf("%s-%d-%s.json", t.Name, round, p.Format))
-	args := append([]string{"coldstart", "--cmd", cmdline, "--kubeconfig", kubeconfig, "--ready-timeout", "120s", "--json-out", report}, p.Args...)
+	// The server and its data are thrown away after the run (and the
+	// anchor has no namespace controller to finish a namespace deletion).
+	args := append([]string{"coldstart", "--cmd", cmdline, "--kubeconfig", kubeconfig, "--ready-timeout", "120s", "--no-cleanup", "--json-out", report}, p.Args...)
 	fmt.Fprintf(log, "compare: round %d: %s, %s (load average %s)\n", round, t.Name, p.Format, loadAverage())
 	cmd := exec.CommandContext(ctx, loadgen, args...)
 	cmd.Stdout, cmd.Stderr = log, log
