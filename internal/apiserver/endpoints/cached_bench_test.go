@@ -3,7 +3,9 @@ package endpoints
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -27,18 +29,22 @@ func BenchmarkList1000(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	for _, accept := range []struct{ name, accept string }{
-		{"json", "application/json"}, {"protobuf", acceptProto}, {"table", acceptTable}, {"metadata", acceptMetaListPB},
-	} {
+	benchForms(b, e, "", "", map[string]string{"json": "application/json", "protobuf": acceptProto, "table": acceptTable, "metadata": acceptMetaListPB})
+}
+
+// benchForms runs one sub-benchmark per form (name → Accept) and way:
+// "cached" as served, "reference" by encoding the whole object.
+func benchForms(b *testing.B, e *cachedEnv, name, query string, forms map[string]string) {
+	for _, form := range slices.Sorted(maps.Keys(forms)) {
 		for _, reference := range []bool{false, true} {
-			name := accept.name + "/cached"
+			way := "/cached"
 			if reference {
-				name = accept.name + "/reference"
+				way = "/reference"
 			}
-			b.Run(name, func(b *testing.B) {
+			b.Run(form+way, func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					e.serveTo(b, discard{}, "", "", accept.accept, reference)
+					e.serveTo(b, discard{}, name, query, forms[form], reference)
 				}
 			})
 		}
@@ -53,20 +59,7 @@ func BenchmarkGet(b *testing.B) {
 	if _, err := e.store.Create(context.Background(), "ns", cm, registry.WriteOptions{FieldManager: "bench"}); err != nil {
 		b.Fatal(err)
 	}
-	for _, accept := range []struct{ name, accept string }{{"json", "application/json"}, {"protobuf", acceptProto}} {
-		for _, reference := range []bool{false, true} {
-			name := accept.name + "/cached"
-			if reference {
-				name = accept.name + "/reference"
-			}
-			b.Run(name, func(b *testing.B) {
-				b.ReportAllocs()
-				for b.Loop() {
-					e.serveTo(b, discard{}, "cm", "resourceVersion=0", accept.accept, reference)
-				}
-			})
-		}
-	}
+	benchForms(b, e, "cm", "resourceVersion=0", map[string]string{"json": "application/json", "protobuf": acceptProto})
 }
 
 // discard is a ResponseWriter that drops the body, so that benchmarks
