@@ -53,6 +53,9 @@ type config struct {
 	MaxRequests int64 // per step, on top of Duration
 	Watchers    int
 	WatchEvents int
+	// NoCleanup leaves the namespaces behind (for a server that is thrown
+	// away after the run, e.g. one without a namespace controller).
+	NoCleanup bool
 
 	// Coldstart mode only.
 	Cmd          string
@@ -79,6 +82,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 1_000_000, "upper bound on requests per step")
 	fs.IntVar(&cfg.Watchers, "watchers", 100, "watch scenario: number of concurrent watchers")
 	fs.IntVar(&cfg.WatchEvents, "watch-events", 500, "watch scenario: number of ConfigMaps the writer creates")
+	fs.BoolVar(&cfg.NoCleanup, "no-cleanup", false, "leave the namespaces and their ConfigMaps behind (for a server thrown away after the run)")
 	if cfg.Mode == modeColdstart {
 		fs.StringVar(&cfg.Cmd, "cmd", "", "server command line, run with /bin/sh -c (required)")
 		fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", 60*time.Second, "give up when /readyz has not answered 200 by then")

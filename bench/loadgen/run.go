@@ -77,7 +77,9 @@ func (r loadRunner) runScenarios(ctx context.Context) (results []result, err err
 		if err := ensureNamespace(ctx, r.cs, n, r.log); err != nil {
 			return nil, err
 		}
-		created = append(created, n)
+		if !r.cfg.NoCleanup {
+			created = append(created, n)
+		}
 	}
 	for _, s := range r.cfg.Scenarios {
 		rs, err := r.runScenario(ctx, s)

@@ -87,6 +87,8 @@ type server struct {
 	// share it.
 	storageMu sync.Mutex
 	storages  map[string]storage.Interface
+	// encodings bounds the serialized forms all watch caches keep.
+	encodings *storage.EncodingBudget
 
 	done  chan struct{}
 	ready atomic.Bool
@@ -176,6 +178,10 @@ func mustLookup(cat *apis.Catalogue, g, v, plural string) *apis.Resource {
 	return r
 }
 
+// encodingBudgetBytes bounds the encoded objects the watch caches keep
+// for reads: a few times the encoded size of the objects commonly read.
+const encodingBudgetBytes = 32 << 20
+
 // storageFor returns the shared storage of r's etcd prefix; attrs are the
 // labels and fields its watch cache indexes.
 func (s *server) storageFor(r *apis.Resource, attrs storage.AttrFunc) (storage.Interface, string) {
@@ -190,13 +196,17 @@ func (s *server) storageFor(r *apis.Resource, attrs storage.AttrFunc) (storage.I
 		opts = append(opts, etcd3.WithTransformer(s.encryption.ForResource(r.Group, r.Plural)))
 	}
 	direct := etcd3.New(s.etcd, s.ser.StorageCodec(r), storage.APIObjectVersioner{}, opts...)
+	if s.encodings == nil {
+		s.encodings = storage.NewEncodingBudget(encodingBudgetBytes)
+	}
 	c, err := cacher.New(cacher.Config{
-		Storage:  &instrumented{next: direct, resource: r.EtcdPrefix, hist: s.metrics.etcd},
-		Prefix:   prefix,
-		NewFunc:  r.New,
-		GetAttrs: attrs,
-		Progress: direct,
-		Logger:   s.log,
+		Storage:   &instrumented{next: direct, resource: r.EtcdPrefix, hist: s.metrics.etcd},
+		Prefix:    prefix,
+		NewFunc:   r.New,
+		GetAttrs:  attrs,
+		Progress:  direct,
+		Logger:    s.log,
+		Encodings: s.encodings,
 	})
 	if err != nil {
 		// The configuration is ours: an error here is a programming error.

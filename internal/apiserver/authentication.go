@@ -25,8 +25,9 @@ const DefaultServiceAccountIssuer = "https://kubernetes.default.svc.cluster.loca
 type authentication struct {
 	// request authenticates HTTP requests (the union of every method).
 	request authn.Authenticator
-	// tokens authenticates bearer tokens alone (TokenReview).
-	tokens authn.BearerTokenUnion
+	// tokens authenticates bearer tokens alone (TokenReview), remembering
+	// successes for 10 s as kube-apiserver does.
+	tokens *authn.TokenCache
 	// issuer signs TokenRequest tokens.
 	issuer *serviceaccount.Issuer
 	// saKeys verify service-account tokens (served as JWKS).
@@ -42,6 +43,7 @@ type authentication struct {
 func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir string, requestHeader *authn.RequestHeader) (*authentication, error) {
 	log := s.log
 	a := &authentication{}
+	var tokens authn.BearerTokenUnion
 	rev := revocations{recordRevocation{s}}
 	x := dynamicX509{files: files, revocation: &rev, cache: authn.NewChainCache(0)}
 	if cfg.ClientCertRevocationFile != "" {
@@ -69,14 +71,14 @@ func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir strin
 		if err != nil {
 			return nil, err
 		}
-		a.tokens = append(a.tokens, t)
+		tokens = append(tokens, t)
 	}
 	if cfg.EnableBootstrapTokenAuth {
 		b, err := authn.NewBootstrapToken(storeGetter{s}, time.Now)
 		if err != nil {
 			return nil, err
 		}
-		a.tokens = append(a.tokens, b)
+		tokens = append(tokens, b)
 	}
 	signingKey := cfg.ServiceAccountSigningKeyFile
 	keyFiles := cfg.ServiceAccountKeyFiles
@@ -116,7 +118,10 @@ func (s *server) newAuthentication(cfg Config, files *servingFiles, pkiDir strin
 	if err != nil {
 		return nil, err
 	}
-	a.tokens = append(a.tokens, sa)
+	tokens = append(tokens, sa)
+	if a.tokens, err = authn.NewTokenCache(tokens, authn.DefaultTokenSuccessTTL, 0, time.Now); err != nil {
+		return nil, err
+	}
 	union = append(union, a.tokens)
 	if cfg.AnonymousAuth {
 		union = append(union, authn.Anonymous{})

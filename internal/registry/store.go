@@ -592,6 +592,16 @@ func keepsForFinalizers(obj runtime.Object) bool {
 
 // List reads a page of objects in namespace ns ("" for all).
 func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (runtime.Object, error) {
+	p, err := s.ListPage(ctx, ns, opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Assemble(s.Resource)
+}
+
+// ListPage reads one page of objects in namespace ns ("" for all) as List
+// does, without assembling the list object.
+func (s *Store) ListPage(ctx context.Context, ns string, opts *metav1.ListOptions) (*Page, error) {
 	pred, nameOnly, err := s.predicate(opts)
 	if err != nil {
 		return nil, err
@@ -615,15 +625,54 @@ func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (
 	if err != nil {
 		return nil, toAPIError(err, s.Resource, "")
 	}
-	list := s.Resource.NewList()
 	items, err := s.outList(res.Items)
 	if err != nil {
 		return nil, err
 	}
-	if err := meta.SetList(list, items); err != nil {
+	p := &Page{
+		Items:           items,
+		ResourceVersion: fmt.Sprint(res.ResourceVersion), Continue: res.Continue, RemainingItemCount: res.RemainingItemCount,
+	}
+	if res.Encodings != nil {
+		p.Encodings = make([]*storage.Encodings, len(res.Items))
+		for i, it := range res.Items {
+			if items[i] == it {
+				// Only the cached object itself has the cached forms; a
+				// converted copy is encoded afresh.
+				p.Encodings[i] = res.Encodings[i]
+			}
+		}
+	}
+	return p, nil
+}
+
+// Page is one page of a list as read, before it becomes the resource's
+// list type: the API handlers write cached item encodings from it.
+type Page struct {
+	// Items are the objects as served; shared with the watch cache, so
+	// they must not be modified.
+	Items []runtime.Object
+	// Encodings has the cached forms of each item (same index; nil
+	// elements, or a nil slice, where there are none).
+	Encodings          []*storage.Encodings
+	ResourceVersion    string
+	Continue           string
+	RemainingItemCount *int64
+}
+
+// ListMeta returns the page's list metadata.
+func (p *Page) ListMeta() metav1.ListMeta {
+	return metav1.ListMeta{ResourceVersion: p.ResourceVersion, Continue: p.Continue, RemainingItemCount: p.RemainingItemCount}
+}
+
+// Assemble builds r's list object of the page. The items are copied into
+// it (the cache is untouched).
+func (p *Page) Assemble(r *apis.Resource) (runtime.Object, error) {
+	list := r.NewList()
+	if err := meta.SetList(list, p.Items); err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	if !s.Resource.Custom {
+	if !r.Custom {
 		// Items of built-in lists carry no apiVersion/kind on the wire, as
 		// in kube-apiserver. SetList copied them, so the cache is untouched.
 		_ = meta.EachListItem(list, func(o runtime.Object) error {
@@ -635,10 +684,21 @@ func (s *Store) List(ctx context.Context, ns string, opts *metav1.ListOptions) (
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)
 	}
-	la.SetResourceVersion(fmt.Sprint(res.ResourceVersion))
-	la.SetContinue(res.Continue)
-	la.SetRemainingItemCount(res.RemainingItemCount)
+	la.SetResourceVersion(p.ResourceVersion)
+	la.SetContinue(p.Continue)
+	la.SetRemainingItemCount(p.RemainingItemCount)
 	return list, nil
+}
+
+// Encodings returns the cached forms of obj, an object Get returned for
+// ns/name, or nil when obj is not the cached object (a converted copy, a
+// read from etcd) or the storage keeps none.
+func (s *Store) Encodings(ns, name string, obj runtime.Object) *storage.Encodings {
+	ec, ok := s.Storage.(storage.EncodingCache)
+	if !ok {
+		return nil
+	}
+	return ec.Encodings(s.Key(ns, name), obj)
 }
 
 // checkListOptions rejects combinations the API forbids.

@@ -104,6 +104,9 @@ type ListResult struct {
 	Continue string
 	// RemainingItemCount is set when known (no field/label filtering).
 	RemainingItemCount *int64
+	// Encodings, when not nil, holds the cached forms of each item (same
+	// index as Items; an element may be nil). The watch cache sets it.
+	Encodings []*Encodings
 }
 
 // Preconditions must hold on the current object for a write to proceed.

@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -240,13 +242,23 @@ func (q *req) decodeDeleteOptions(opts *metav1.DeleteOptions) error {
 
 // write encodes obj in the negotiated form.
 func (q *req) write(code int, obj runtime.Object, list bool) error {
+	out, err := q.output(list)
+	if err != nil {
+		return err
+	}
+	return q.writeAs(code, obj, list, out)
+}
+
+// output negotiates the response form from the Accept header and the
+// pretty parameter.
+func (q *req) output(list bool) (Output, error) {
 	out, ok := negotiate(q.r.Header.Get("Accept"), list)
 	if ok && out.Media == mediaProtobuf && q.res.Custom {
 		// Custom resources have no protobuf form; take the next choice.
 		out, ok = negotiate(withoutProtobuf(q.r.Header.Get("Accept")), list)
 	}
 	if !ok {
-		return notAcceptable()
+		return out, notAcceptable()
 	}
 	if q.r.URL.Query().Get("pretty") == "true" || q.r.URL.Query().Get("pretty") == "1" {
 		out.Pretty = true
@@ -254,9 +266,15 @@ func (q *req) write(code int, obj runtime.Object, list bool) error {
 	if out.As != "" && q.res.Virtual && q.info.Verb == "create" {
 		// Reviews are not objects with metadata: no Table, no
 		// PartialObjectMetadata (406, as kube-apiserver).
-		return apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
+		return out, apierrors.NewGenericServerResponse(http.StatusNotAcceptable, "", schema.GroupResource{}, "",
 			fmt.Sprintf("%s does not support the %s form; ask for application/json", q.res.GroupResource(), out.As), 0, false)
 	}
+	return out, nil
+}
+
+// writeAs transforms obj as out asks (Table, PartialObjectMetadata) and
+// encodes it.
+func (q *req) writeAs(code int, obj runtime.Object, list bool, out Output) error {
 	switch out.As {
 	case "Table":
 		t, err := q.table(obj, list)
@@ -306,14 +324,43 @@ func (q *req) encode(code int, obj runtime.Object, out Output) error {
 	if err := enc.Encode(obj, &buf); err != nil {
 		return apierrors.NewInternalError(err)
 	}
+	q.writeBody(code, ct, buf.Bytes())
+	return nil
+}
+
+// writeChunks sends a response body made of chunks through a pooled
+// buffer, so that many small pieces make few writes.
+func (q *req) writeChunks(code int, ct string, body *chunks) {
+	q.writeHeader(code, ct)
+	bw := chunkWriters.Get().(*bufio.Writer)
+	bw.Reset(q.w)
+	for _, p := range body.parts {
+		if _, err := bw.Write(p); err != nil {
+			break // the client went away
+		}
+	}
+	_ = bw.Flush()
+	bw.Reset(nil)
+	chunkWriters.Put(bw)
+}
+
+// chunkWriters are the buffers of writeChunks.
+var chunkWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
+
+// writeBody sends an encoded response with its warnings.
+func (q *req) writeBody(code int, ct string, body []byte) {
+	q.writeHeader(code, ct)
+	_, _ = q.w.Write(body)
+}
+
+// writeHeader sends the status, the content type and the warnings.
+func (q *req) writeHeader(code int, ct string) {
 	h := q.w.Header()
 	h.Set("Content-Type", ct)
 	for _, w := range q.warnings {
 		h.Add("Warning", fmt.Sprintf("299 - %q", w))
 	}
 	q.w.WriteHeader(code)
-	_, _ = q.w.Write(buf.Bytes())
-	return nil
 }
 
 func (q *req) writeStatusObject(st *metav1.Status) error {

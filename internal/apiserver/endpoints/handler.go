@@ -22,6 +22,7 @@ import (
 	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/apiserver/status"
 	"github.com/kastle-dev/kastle/internal/registry"
+	"github.com/kastle-dev/kastle/internal/storage"
 )
 
 // MaxBodyBytes is the largest request body accepted (kube-apiserver's
@@ -215,7 +216,29 @@ func (q *req) get() error {
 	if q.info.Subresource == "scale" {
 		return q.writeScale(http.StatusOK, obj)
 	}
-	return q.write(http.StatusOK, obj, false)
+	out, err := q.output(false)
+	if err != nil {
+		return err
+	}
+	enc := q.store.Encodings(q.ns, q.info.Name, obj)
+	if out.As == "Table" {
+		t, err := q.tableOf([]runtime.Object{obj}, []*storage.Encodings{enc}, false, metav1.ListMeta{ResourceVersion: resourceVersionOf(obj)})
+		if err != nil {
+			return err
+		}
+		return q.encode(http.StatusOK, t, out)
+	}
+	// An unchanged object is served from the encodings the watch cache
+	// keeps for it.
+	body, ok, err := q.objectBody(obj, enc, out)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if ok {
+		q.writeBody(http.StatusOK, out.Media, body)
+		return nil
+	}
+	return q.writeAs(http.StatusOK, obj, false, out)
 }
 
 func (q *req) list() error {
@@ -223,11 +246,36 @@ func (q *req) list() error {
 	if err := q.decodeQuery(q.r.URL.Query(), &opts); err != nil {
 		return err
 	}
-	obj, err := q.store.List(q.ctx(), q.ns, &opts)
+	page, err := q.store.ListPage(q.ctx(), q.ns, &opts)
 	if err != nil {
 		return err
 	}
-	return q.write(http.StatusOK, obj, true)
+	out, err := q.output(true)
+	if err != nil {
+		return err
+	}
+	if out.As == "Table" && !q.res.Custom {
+		t, err := q.tableOf(page.Items, page.Encodings, true, page.ListMeta())
+		if err != nil {
+			return err
+		}
+		return q.encode(http.StatusOK, t, out)
+	}
+	// The items' encodings the watch cache keeps are written as they are
+	// instead of encoding every item again.
+	body, ok, err := q.listBody(page, out)
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if ok {
+		q.writeChunks(http.StatusOK, out.Media, body)
+		return nil
+	}
+	list, err := page.Assemble(q.res)
+	if err != nil {
+		return err
+	}
+	return q.writeAs(http.StatusOK, list, true, out)
 }
 
 func (q *req) create() error {

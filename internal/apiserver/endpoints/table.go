@@ -1,6 +1,7 @@
 package endpoints
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	"github.com/kastle-dev/kastle/internal/apis"
+	"github.com/kastle-dev/kastle/internal/storage"
 )
 
 // defaultColumns are used for resources without their own printer.
@@ -22,6 +24,31 @@ var defaultColumns = []metav1.TableColumnDefinition{
 
 // table renders obj (one object or a list) as a meta.k8s.io/v1 Table.
 func (q *req) table(obj runtime.Object, list bool) (*metav1.Table, error) {
+	if !list {
+		return q.tableOf([]runtime.Object{obj}, nil, false, metav1.ListMeta{ResourceVersion: resourceVersionOf(obj)})
+	}
+	items, err := meta.ExtractList(obj)
+	if err != nil {
+		return nil, apierrors.NewInternalError(err)
+	}
+	la, _ := meta.ListAccessor(obj)
+	lm := metav1.ListMeta{ResourceVersion: la.GetResourceVersion(), Continue: la.GetContinue(), RemainingItemCount: la.GetRemainingItemCount()}
+	return q.tableOf(items, nil, list, lm)
+}
+
+// resourceVersionOf returns obj's resourceVersion, "" without metadata.
+func resourceVersionOf(obj runtime.Object) string {
+	if acc, err := meta.Accessor(obj); err == nil {
+		return acc.GetResourceVersion()
+	}
+	return ""
+}
+
+// tableOf renders items as a Table. encs, when not nil, has the cached
+// forms of each item (nil elements where there are none), which the rows'
+// objects reuse; list says whether the items are a list's (their full form
+// then has no apiVersion and kind, as in the list).
+func (q *req) tableOf(items []runtime.Object, encs []*storage.Encodings, list bool, lm metav1.ListMeta) (*metav1.Table, error) {
 	include := q.r.URL.Query().Get("includeObject")
 	switch include {
 	case "", "Metadata", "None", "Object":
@@ -30,20 +57,17 @@ func (q *req) table(obj runtime.Object, list bool) (*metav1.Table, error) {
 	}
 	t := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "Table"}}
 	t.ColumnDefinitions = columns(q.res)
-	items := []runtime.Object{obj}
+	t.ResourceVersion = lm.ResourceVersion
 	if list {
-		var err error
-		if items, err = meta.ExtractList(obj); err != nil {
-			return nil, apierrors.NewInternalError(err)
-		}
-		la, _ := meta.ListAccessor(obj)
-		t.ResourceVersion, t.Continue, t.RemainingItemCount = la.GetResourceVersion(), la.GetContinue(), la.GetRemainingItemCount()
-	} else if acc, err := meta.Accessor(obj); err == nil {
-		t.ResourceVersion = acc.GetResourceVersion()
+		t.Continue, t.RemainingItemCount = lm.Continue, lm.RemainingItemCount
 	}
 	t.Rows = make([]metav1.TableRow, 0, len(items))
-	for _, it := range items {
-		row, err := tableRow(q.res, it, include)
+	for i, it := range items {
+		var enc *storage.Encodings
+		if encs != nil {
+			enc = encs[i]
+		}
+		row, err := tableRow(q.res, it, include, rowObject(it, enc, list))
 		if err != nil {
 			return nil, err
 		}
@@ -55,6 +79,27 @@ func (q *req) table(obj runtime.Object, list bool) (*metav1.Table, error) {
 	return t, nil
 }
 
+// rowObject returns how a row's object is encoded: from the item's cached
+// forms when it has them, else by marshalling it as the Table did.
+func rowObject(obj runtime.Object, enc *storage.Encodings, list bool) func(include string) ([]byte, error) {
+	return func(include string) ([]byte, error) {
+		if include != "Object" {
+			return metaJSON(obj, enc, "v1")
+		}
+		if enc == nil {
+			return json.Marshal(obj)
+		}
+		if list {
+			return enc.Get(slotJSONItem, func() ([]byte, error) { return itemJSON(obj) })
+		}
+		b, err := enc.Get(slotJSON, func() ([]byte, error) {
+			b, err := json.Marshal(obj)
+			return append(b, '\n'), err
+		})
+		return bytes.TrimSuffix(b, []byte("\n")), err
+	}
+}
+
 func columns(r *apis.Resource) []metav1.TableColumnDefinition {
 	if r.Row != nil && len(r.Columns) > 0 {
 		return r.Columns
@@ -62,7 +107,7 @@ func columns(r *apis.Resource) []metav1.TableColumnDefinition {
 	return defaultColumns
 }
 
-func tableRow(r *apis.Resource, obj runtime.Object, include string) (metav1.TableRow, error) {
+func tableRow(r *apis.Resource, obj runtime.Object, include string, encode func(include string) ([]byte, error)) (metav1.TableRow, error) {
 	var row metav1.TableRow
 	acc, err := meta.Accessor(obj)
 	if err != nil {
@@ -77,20 +122,8 @@ func tableRow(r *apis.Resource, obj runtime.Object, include string) (metav1.Tabl
 	} else {
 		row.Cells = []interface{}{acc.GetName(), age(acc.GetCreationTimestamp())}
 	}
-	switch include {
-	case "None":
-	case "Object":
-		raw, err := json.Marshal(obj)
-		if err != nil {
-			return row, apierrors.NewInternalError(err)
-		}
-		row.Object.Raw = raw
-	default:
-		pm := metav1.PartialObjectMetadata{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "meta.k8s.io/v1", Kind: "PartialObjectMetadata"},
-			ObjectMeta: *objectMetaOf(acc),
-		}
-		raw, err := json.Marshal(&pm)
+	if include != "None" {
+		raw, err := encode(include)
 		if err != nil {
 			return row, apierrors.NewInternalError(err)
 		}

@@ -43,6 +43,30 @@ func BenchmarkX509(b *testing.B) {
 	}
 }
 
+// BenchmarkX509BehindRequestHeader is an ordinary client certificate's
+// cost through kastle's union, where the request-header authenticator
+// (front-proxy CA) is asked first: it must not add a failing chain
+// verification per request.
+func BenchmarkX509BehindRequestHeader(b *testing.B) {
+	ca := newTestCA(b, "client-ca", nil)
+	proxyCA := newTestCA(b, "front-proxy-ca", nil)
+	caFile, err := NewCAFile(tempFile(b, "rh-ca.crt", pemBlock("CERTIFICATE", proxyCA.cert.Raw)), time.Now, discardLog())
+	if err != nil {
+		b.Fatal(err)
+	}
+	leaf, _ := ca.issue(b, leafOpts{cn: "alice", orgs: []string{"dev"}})
+	cache := NewChainCache(0)
+	u := Union{&RequestHeader{CA: caFile, UsernameHeaders: []string{"X-Remote-User"}, Cache: cache},
+		&X509{Roots: ca.pool(), Cache: cache}}
+	r := tlsRequest(leaf)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := u.Authenticate(r); !ok || err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkTokenFile is the per-request cost of a static token through the
 // bearer union, with 10 and 10,000 tokens in the file.
 func BenchmarkTokenFile(b *testing.B) {

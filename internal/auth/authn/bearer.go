@@ -59,6 +59,12 @@ var _ Authenticator = BearerTokenUnion(nil)
 
 // Authenticate implements Authenticator.
 func (u BearerTokenUnion) Authenticate(r *http.Request) (*user.Info, bool, error) {
+	return authenticateBearer(r, u)
+}
+
+// authenticateBearer asks t about the request's bearer token: no token is
+// (nil, false, nil), an empty or malformed one ErrInvalidBearerToken.
+func authenticateBearer(r *http.Request, t TokenAuthenticator) (*user.Info, bool, error) {
 	token, present := BearerToken(r)
 	if !present {
 		return nil, false, nil
@@ -66,7 +72,7 @@ func (u BearerTokenUnion) Authenticate(r *http.Request) (*user.Info, bool, error
 	if token == "" {
 		return nil, false, ErrInvalidBearerToken
 	}
-	return u.AuthenticateToken(r.Context(), token)
+	return t.AuthenticateToken(r.Context(), token)
 }
 
 // AuthenticateToken checks token against each authenticator (this is also

@@ -1,7 +1,7 @@
 package authn
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"crypto/x509"
 	"sync"
 	"time"
@@ -9,18 +9,20 @@ import (
 
 // ChainCache remembers client certificate chains already verified, so a
 // client's later requests skip the signature checks (about 60 µs each).
-// An entry is keyed by the SHA-256 of the presented chain and is used only
+// An entry is keyed by the presented chain's bytes (the leaf's DER, the
+// rest compared in full: no hash to collide) and is used only
 // against the same roots pool (a reloaded client CA file is a new pool)
 // and while the chain is within its validity; revocation is still asked
 // on every request. The zero value is not usable: create it with
 // NewChainCache. It is safe for concurrent use.
 type ChainCache struct {
 	mu  sync.Mutex
-	m   map[[sha256.Size]byte]chainEntry
+	m   map[string]chainEntry // by the leaf's DER
 	max int
 }
 
 type chainEntry struct {
+	rest                [][]byte // DER of the presented certificates after the leaf
 	roots               *x509.CertPool
 	chains              [][]*x509.Certificate
 	notBefore, notAfter time.Time
@@ -31,28 +33,21 @@ func NewChainCache(max int) *ChainCache {
 	if max <= 0 {
 		max = 4096
 	}
-	return &ChainCache{m: map[[sha256.Size]byte]chainEntry{}, max: max}
-}
-
-func chainKey(certs []*x509.Certificate) [sha256.Size]byte {
-	h := sha256.New()
-	for _, c := range certs {
-		h.Write(c.Raw)
-		h.Write([]byte{0}) // certificates are DER; a separator keeps the key unambiguous
-	}
-	var k [sha256.Size]byte
-	copy(k[:], h.Sum(nil))
-	return k
+	return &ChainCache{m: map[string]chainEntry{}, max: max}
 }
 
 // get returns the verified chains of certs for roots at now, if cached.
 func (c *ChainCache) get(certs []*x509.Certificate, roots *x509.CertPool, now time.Time) ([][]*x509.Certificate, bool) {
-	k := chainKey(certs)
 	c.mu.Lock()
-	e, ok := c.m[k]
+	e, ok := c.m[string(certs[0].Raw)] // no copy: the compiler looks up by the bytes
 	c.mu.Unlock()
-	if !ok || e.roots != roots || now.Before(e.notBefore) || now.After(e.notAfter) {
+	if !ok || e.roots != roots || now.Before(e.notBefore) || now.After(e.notAfter) || len(e.rest) != len(certs)-1 {
 		return nil, false
+	}
+	for i, r := range e.rest {
+		if !bytes.Equal(r, certs[i+1].Raw) {
+			return nil, false
+		}
 	}
 	return e.chains, true
 }
@@ -60,6 +55,9 @@ func (c *ChainCache) get(certs []*x509.Certificate, roots *x509.CertPool, now ti
 // put remembers chains verified for certs against roots.
 func (c *ChainCache) put(certs []*x509.Certificate, roots *x509.CertPool, chains [][]*x509.Certificate) {
 	e := chainEntry{roots: roots, chains: chains}
+	for _, c := range certs[1:] {
+		e.rest = append(e.rest, c.Raw)
+	}
 	// Valid while every certificate of every verified chain is.
 	for _, chain := range chains {
 		for _, cert := range chain {
@@ -71,7 +69,7 @@ func (c *ChainCache) put(certs []*x509.Certificate, roots *x509.CertPool, chains
 			}
 		}
 	}
-	k := chainKey(certs)
+	k := string(certs[0].Raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {

@@ -52,6 +52,20 @@ func TestChainCache(t *testing.T) {
 	if _, _, err := b.Authenticate(tlsRequest(leaf)); err == nil {
 		t.Errorf("chain accepted against roots it was not verified with")
 	}
+	// A cached chain vouches only for the same presented chain: the leaf of
+	// an intermediate without that intermediate is verified afresh (and
+	// fails), and so is the leaf with another intermediate.
+	inter := newTestCA(t, "intermediate", ca)
+	ileaf, _ := inter.issue(t, leafOpts{cn: "bob"})
+	if _, ok, err := a.Authenticate(tlsRequest(ileaf, inter.cert)); err != nil || !ok {
+		t.Fatalf("leaf with its intermediate: %v %v", ok, err)
+	}
+	if _, _, err := a.Authenticate(tlsRequest(ileaf)); err == nil {
+		t.Errorf("leaf accepted without its intermediate, from the cache")
+	}
+	if _, _, err := a.Authenticate(tlsRequest(ileaf, other.cert)); err == nil {
+		t.Errorf("leaf accepted with a foreign intermediate, from the cache")
+	}
 	// The cache stays bounded.
 	for i := 0; i < 5; i++ {
 		l, _ := ca.issue(t, leafOpts{cn: "u"})

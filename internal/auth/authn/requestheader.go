@@ -23,7 +23,11 @@ type CAFile struct {
 
 type caBundle struct {
 	pool *x509.CertPool
-	pem  []byte
+	// subjects are the raw subjects of the bundle's certificates: a chain
+	// none of whose certificates names one as issuer cannot verify, which
+	// is found without a signature check.
+	subjects map[string]bool
+	pem      []byte
 }
 
 // NewCAFile loads path, which must hold at least one certificate.
@@ -37,10 +41,12 @@ func NewCAFile(path string, now func() time.Time, log *slog.Logger) (*CAFile, er
 			return caBundle{}, fmt.Errorf("no certificate in the file")
 		}
 		pool := x509.NewCertPool()
+		subjects := map[string]bool{}
 		for _, c := range certs {
 			pool.AddCert(c)
+			subjects[string(c.RawSubject)] = true
 		}
-		return caBundle{pool: pool, pem: data}, nil
+		return caBundle{pool: pool, pem: data, subjects: subjects}, nil
 	}, now, DefaultReloadInterval, log)
 	if err != nil {
 		return nil, err
@@ -50,6 +56,20 @@ func NewCAFile(path string, now func() time.Time, log *slog.Logger) (*CAFile, er
 
 // Pool returns the CAs as they are now. The pool must not be modified.
 func (c *CAFile) Pool() *x509.CertPool { return c.f.get().pool }
+
+// mayIssue reports whether one of certs names a CA of the bundle as its
+// issuer: when none does the chain cannot verify against it. Ordinary
+// client certificates skip the request-header check this way instead of
+// paying a failing chain verification on every request.
+func (c *CAFile) mayIssue(certs []*x509.Certificate) bool {
+	subjects := c.f.get().subjects
+	for _, cert := range certs {
+		if subjects[string(cert.RawIssuer)] {
+			return true
+		}
+	}
+	return false
+}
 
 // PEM returns the file's content as last loaded.
 func (c *CAFile) PEM() []byte { return c.f.get().pem }
@@ -92,6 +112,9 @@ func (a *RequestHeader) Authenticate(r *http.Request) (*user.Info, bool, error) 
 		return nil, false, errNilDependency("request-header authenticator", "CA")
 	}
 	certs := r.TLS.PeerCertificates
+	if !a.CA.mayIssue(certs) {
+		return nil, false, nil
+	}
 	if _, err := verifyClientChain(certs, a.CA.Pool(), a.Now, a.Cache); err != nil {
 		return nil, false, nil
 	}

@@ -20,6 +20,10 @@ func TestRequestHeader(t *testing.T) {
 	otherProxy, _ := proxyCA.issue(t, leafOpts{cn: "someone-else"})
 	serverOnly, _ := proxyCA.issue(t, leafOpts{cn: "front-proxy-client", usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 	userCert, _ := clientCA.issue(t, leafOpts{cn: "alice"})
+	// A CA with the proxy CA's name but another key passes the cheap
+	// issuer-name check; the signature check must still refuse it.
+	imposterCA := newTestCA(t, "front-proxy-ca", nil)
+	imposter, _ := imposterCA.issue(t, leafOpts{cn: "front-proxy-client"})
 
 	a := &RequestHeader{CA: caFile, AllowedNames: []string{"front-proxy-client"},
 		UsernameHeaders: []string{"X-Remote-User"}, GroupHeaders: []string{"X-Remote-Group"},
@@ -45,6 +49,7 @@ func TestRequestHeader(t *testing.T) {
 		{name: "any name when none listed", cert: otherProxy, headers: map[string][]string{"X-Remote-User": {"bob"}},
 			want: &RequestHeader{CA: caFile, UsernameHeaders: []string{"X-Remote-User"}}, ok: true, user: "bob"},
 		{name: "no client auth usage", cert: serverOnly, headers: map[string][]string{"X-Remote-User": {"bob"}}},
+		{name: "same-named CA with another key", cert: imposter, headers: map[string][]string{"X-Remote-User": {"root"}}},
 		{name: "certificate of another CA", cert: userCert, headers: map[string][]string{"X-Remote-User": {"root"}}},
 		{name: "no certificate", headers: map[string][]string{"X-Remote-User": {"root"}}},
 		{name: "second username header", cert: proxyCert, headers: map[string][]string{"X-Other-User": {"carol"}},

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -69,6 +70,10 @@ type Config struct {
 	DispatchTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Encodings, when set, is the budget of the serialized forms the cache
+	// keeps per object version (storage.Encodings), shared by every cache
+	// of a server; nil keeps none.
+	Encodings *storage.EncodingBudget
 }
 
 // entry is one cached object; shared and never modified.
@@ -78,6 +83,38 @@ type entry struct {
 	hasAttrs bool
 	labels   labels.Set
 	fields   fields.Set
+
+	// enc holds the object's serialized forms, made on first use; gone
+	// is set when the entry stops being the current version.
+	enc  atomic.Pointer[storage.Encodings]
+	gone atomic.Bool
+}
+
+// encodings returns the entry's Encodings, making them on first use; nil
+// without a budget.
+func (e *entry) encodings(budget *storage.EncodingBudget) *storage.Encodings {
+	if budget == nil {
+		return nil
+	}
+	if p := e.enc.Load(); p != nil {
+		return p
+	}
+	e.enc.CompareAndSwap(nil, storage.NewEncodings(budget))
+	p := e.enc.Load()
+	if e.gone.Load() {
+		// release ran before the store above: nothing may be kept.
+		p.Release()
+	}
+	return p
+}
+
+// release gives back the cached forms of an entry that is no longer the
+// current version of its key.
+func (e *entry) release() {
+	e.gone.Store(true)
+	if p := e.enc.Load(); p != nil {
+		p.Release()
+	}
 }
 
 // event is one change in the cache, shared by every watcher it is sent to.
@@ -119,6 +156,10 @@ type Cacher struct {
 	done   chan struct{} // closed when the reflector has stopped
 
 	progressCh chan struct{} // asks for one RequestWatchProgress
+
+	revMu   sync.Mutex
+	revNext *revBatch     // the readers waiting for the next revision read
+	revKick chan struct{} // wakes revisionLoop
 
 	mu          sync.RWMutex
 	ready       bool
@@ -182,6 +223,7 @@ func New(cfg Config) (*Cacher, error) {
 		cancel:     cancel,
 		done:       make(chan struct{}),
 		progressCh: make(chan struct{}, 1),
+		revKick:    make(chan struct{}, 1),
 		readyCh:    make(chan struct{}),
 		objs:       map[string]*entry{},
 		freshCh:    make(chan struct{}),
@@ -191,6 +233,7 @@ func New(cfg Config) (*Cacher, error) {
 	go c.reflect()
 	if cfg.Progress != nil {
 		go c.requestProgressLoop()
+		go c.revisionLoop()
 	}
 	return c, nil
 }
@@ -244,6 +287,9 @@ func (c *Cacher) reflect() {
 		c.mu.Lock()
 		c.stopped = true
 		ws := c.takeAllWatchersLocked()
+		for _, e := range c.objs {
+			e.release()
+		}
 		c.mu.Unlock()
 		for _, w := range ws {
 			w.terminate()
@@ -352,6 +398,9 @@ func (c *Cacher) replace(items []runtime.Object, rv int64) error {
 	if c.ready {
 		old = c.takeAllWatchersLocked()
 	}
+	for _, e := range c.objs {
+		e.release()
+	}
 	c.objs, c.keys = objs, keys
 	c.rv, c.lastEventRV, c.resumeRV = rv, rv, rv
 	clear(c.ring)
@@ -418,6 +467,9 @@ func (c *Cacher) apply(ev storage.Event) error {
 			c.keys[i] = key
 		}
 		c.objs[key] = cur
+	}
+	if prev != nil {
+		prev.release()
 	}
 	c.pushLocked(ce)
 	if rv > c.rv {
@@ -561,6 +613,12 @@ var errNotFresh = errors.New("cacher: not fresh")
 
 // waitFresh waits until the cache is ready and holds revision minRV.
 func (c *Cacher) waitFresh(ctx context.Context, minRV int64) error {
+	c.mu.RLock()
+	ok := c.ready && !c.stopped && c.rv >= minRV
+	c.mu.RUnlock()
+	if ok {
+		return nil // the common case: no timer
+	}
 	timer := time.NewTimer(c.cfg.FreshnessTimeout)
 	defer timer.Stop()
 	for {
@@ -598,11 +656,80 @@ func (c *Cacher) waitConsistent(ctx context.Context) error {
 	if c.cfg.Progress == nil {
 		return errNotFresh
 	}
-	rev, err := c.cfg.Progress.CurrentRevision(ctx)
+	rev, err := c.currentRevision(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return errNotFresh
 	}
 	return c.waitFresh(ctx, rev)
+}
+
+// revBatch is one read of etcd's revision shared by the readers that
+// asked for it before it was sent.
+type revBatch struct {
+	done chan struct{}
+	rev  int64
+	err  error
+}
+
+// currentRevision returns etcd's revision read after the call began. All
+// readers that arrive while no read is being prepared share the next one,
+// so concurrent consistent reads cost one etcd round trip, not one each;
+// a read already sent is never shared with a later reader, which keeps the
+// result linearizable.
+func (c *Cacher) currentRevision(ctx context.Context) (int64, error) {
+	c.revMu.Lock()
+	b := c.revNext
+	if b == nil {
+		b = &revBatch{done: make(chan struct{})}
+		c.revNext = b
+		select {
+		case c.revKick <- struct{}{}:
+		default:
+		}
+	}
+	c.revMu.Unlock()
+	select {
+	case <-b.done:
+		return b.rev, b.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case <-c.ctx.Done():
+		return 0, errNotFresh // stopped: the store answers
+	}
+}
+
+// revisionLoop sends the batched revision reads, one at a time, from one
+// long-lived goroutine (whose stack has grown once, unlike every request's).
+func (c *Cacher) revisionLoop() {
+	for {
+		select {
+		case <-c.ctx.Done():
+			c.revMu.Lock()
+			b := c.revNext
+			c.revNext = nil
+			c.revMu.Unlock()
+			if b != nil {
+				b.err = c.ctx.Err()
+				close(b.done)
+			}
+			return
+		case <-c.revKick:
+		}
+		c.revMu.Lock()
+		b := c.revNext
+		c.revNext = nil
+		c.revMu.Unlock()
+		if b == nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(c.ctx, c.cfg.FreshnessTimeout)
+		b.rev, b.err = c.cfg.Progress.CurrentRevision(ctx)
+		cancel()
+		close(b.done)
+	}
 }
 
 // waitFor applies the resourceVersion rules of a read: "" consistent,
@@ -669,6 +796,23 @@ func (c *Cacher) Get(ctx context.Context, key string, opts storage.GetOptions) (
 	return e.obj, nil
 }
 
+var _ storage.EncodingCache = (*Cacher)(nil)
+
+// Encodings implements storage.EncodingCache: obj must be the object the
+// cache holds for key now.
+func (c *Cacher) Encodings(key string, obj runtime.Object) *storage.Encodings {
+	if c.cfg.Encodings == nil {
+		return nil
+	}
+	c.mu.RLock()
+	e := c.objs[key]
+	c.mu.RUnlock()
+	if e == nil || e.obj != obj {
+		return nil
+	}
+	return e.encodings(c.cfg.Encodings)
+}
+
 // GetList serves a page from memory when the cache can answer exactly:
 // fresh enough for the resourceVersion, or for a continue token, still at
 // the token's state. Exact reads of other revisions go to the underlying
@@ -722,13 +866,25 @@ func (c *Cacher) listFromCache(key, prefix, start string, atRV int64, opts stora
 		rv = atRV
 	}
 	res := &storage.ListResult{ResourceVersion: rv, Items: []runtime.Object{}}
+	budget := c.cfg.Encodings
 	if !opts.Recursive {
 		if e := c.objs[key]; e != nil && matches(opts.Predicate, e) {
 			res.Items = append(res.Items, e.obj)
+			if budget != nil {
+				res.Encodings = append(res.Encodings, e.encodings(budget))
+			}
 		}
 		return res, true
 	}
 	keys := c.keysUnderLocked(prefix, start)
+	n := len(keys)
+	if opts.Limit > 0 && opts.Limit < int64(n) {
+		n = int(opts.Limit)
+	}
+	res.Items = make([]runtime.Object, 0, n)
+	if budget != nil {
+		res.Encodings = make([]*storage.Encodings, 0, n)
+	}
 	var lastKey string
 	i := 0
 	for ; i < len(keys); i++ {
@@ -738,6 +894,9 @@ func (c *Cacher) listFromCache(key, prefix, start string, atRV int64, opts stora
 		e := c.objs[keys[i]]
 		if matches(opts.Predicate, e) {
 			res.Items = append(res.Items, e.obj)
+			if budget != nil {
+				res.Encodings = append(res.Encodings, e.encodings(budget))
+			}
 			lastKey = e.key
 		}
 	}
