@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -368,6 +369,10 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	srv.ready.Store(true)
 	log.Info("kastle API server ready", "url", url, "kubeconfig", kcPath)
+	// Start-up leaves garbage (schema parsing, OpenAPI, first-start
+	// objects) that the runtime would return to the OS only slowly: give
+	// it back now, off the serving path.
+	go debug.FreeOSMemory()
 	if ready != nil {
 		ready(url, kcPath)
 	}
