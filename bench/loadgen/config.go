@@ -56,6 +56,12 @@ type config struct {
 	// NoCleanup leaves the namespaces behind (for a server that is thrown
 	// away after the run, e.g. one without a namespace controller).
 	NoCleanup bool
+	// Rate caps each step at this many requests per second over all its
+	// workers (0: as fast as they go), for steady loads below the peak.
+	Rate float64
+	// RSSEvery, with ServerPID, samples the server's RSS this often while
+	// the scenarios run (0: do not), for memory-over-time curves.
+	RSSEvery time.Duration
 
 	// Coldstart mode only.
 	Cmd          string
@@ -80,6 +86,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&cfg.Protobuf, "protobuf", false, "send and accept application/vnd.kubernetes.protobuf instead of JSON")
 	fs.StringVar(&cfg.JSONOut, "json-out", "", "also write the results as JSON to this file")
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 1_000_000, "upper bound on requests per step")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "at most this many requests per second in each step, over all workers (0: no limit)")
 	fs.IntVar(&cfg.Watchers, "watchers", 100, "watch scenario: number of concurrent watchers")
 	fs.IntVar(&cfg.WatchEvents, "watch-events", 500, "watch scenario: number of ConfigMaps the writer creates")
 	fs.BoolVar(&cfg.NoCleanup, "no-cleanup", false, "leave the namespaces and their ConfigMaps behind (for a server thrown away after the run)")
@@ -88,6 +95,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		fs.DurationVar(&cfg.ReadyTimeout, "ready-timeout", 60*time.Second, "give up when /readyz has not answered 200 by then")
 	} else {
 		fs.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server, to report CPU time per request (0: do not)")
+		fs.DurationVar(&cfg.RSSEvery, "rss-every", 0, "with --server-pid: log the server's RSS at this interval during the run (0: do not)")
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(out, "usage:\n  loadgen --kubeconfig PATH [flags]\n  loadgen coldstart --cmd CMD --kubeconfig PATH [flags]\n\nflags of %s:\n", fs.Name())
@@ -129,6 +137,12 @@ func (c config) validate() error {
 	}
 	if c.WatchEvents < 1 || c.WatchEvents > 100_000 {
 		errs = append(errs, fmt.Errorf("--watch-events %d: want 1..100000", c.WatchEvents))
+	}
+	if c.Rate < 0 {
+		errs = append(errs, fmt.Errorf("--rate %v: want 0 or more", c.Rate))
+	}
+	if c.RSSEvery < 0 || (c.RSSEvery > 0 && c.ServerPID == 0) {
+		errs = append(errs, fmt.Errorf("--rss-every %v: want 0, or more with --server-pid", c.RSSEvery))
 	}
 	if c.ServerPID < 0 {
 		errs = append(errs, fmt.Errorf("--server-pid %d: want a pid or 0", c.ServerPID))

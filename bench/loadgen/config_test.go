@@ -62,6 +62,14 @@ func TestParseFlags(t *testing.T) {
 		{name: "bad watchers", args: []string{"--kubeconfig", "/k", "--watchers", "0"}, wantErr: "--watchers"},
 		{name: "coldstart needs cmd", args: []string{"coldstart", "--kubeconfig", "/k"}, wantErr: "--cmd is required"},
 		{name: "server-pid is run-mode only", args: []string{"coldstart", "--cmd", "x", "--kubeconfig", "/k", "--server-pid", "3"}, wantErr: "server-pid"},
+		{name: "negative rate", args: []string{"--kubeconfig", "/k", "--rate", "-1"}, wantErr: "--rate"},
+		{name: "rss-every needs server-pid", args: []string{"--kubeconfig", "/k", "--rss-every", "30s"}, wantErr: "--rss-every"},
+		{name: "rate and rss-every", args: []string{"--kubeconfig", "/k", "--rate", "100", "--rss-every", "30s", "--server-pid", "9"},
+			check: func(t *testing.T, c config) {
+				if c.Rate != 100 || c.RSSEvery != 30*time.Second {
+					t.Errorf("rate %v, rss-every %v", c.Rate, c.RSSEvery)
+				}
+			}},
 		{name: "stray argument", args: []string{"--kubeconfig", "/k", "extra"}, wantErr: `unexpected argument "extra"`},
 		{name: "unknown flag", args: []string{"--kubeconfig", "/k", "--qps", "5"}, wantErr: "qps"},
 	}

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/flowcontrol"
 )
 
 // Sizes of the pre-created data sets.
@@ -57,6 +58,10 @@ type loadRunner struct {
 // every concurrency, and deletes the namespaces again (also after an error or
 // interrupt, with a fresh bounded context).
 func (r loadRunner) runScenarios(ctx context.Context) (results []result, err error) {
+	if r.cfg.RSSEvery > 0 {
+		stop := r.sampleRSS(r.cfg.RSSEvery)
+		defer stop()
+	}
 	ns := r.cfg.Namespace
 	namespaces := []string{ns}
 	for _, s := range r.cfg.Scenarios {
@@ -220,11 +225,19 @@ func (r loadRunner) step(ctx context.Context, scenario string, conc int, op opFu
 	var firstErr sync.Once
 	var firstMsg string
 	lats := make([][]time.Duration, conc)
+	var limit flowcontrol.RateLimiter // nil: no limit
+	if r.cfg.Rate > 0 {
+		limit = flowcontrol.NewTokenBucketRateLimiter(float32(r.cfg.Rate), 1)
+		defer limit.Stop()
+	}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range conc {
 		wg.Go(func() {
 			for i := 0; sctx.Err() == nil && issued.Add(1) <= r.cfg.MaxRequests; i++ {
+				if limit != nil && limit.Wait(sctx) != nil {
+					return
+				}
 				t0 := time.Now()
 				err := op(sctx, w, i)
 				d := time.Since(t0)
@@ -267,4 +280,28 @@ func (r loadRunner) serverCPU() (time.Duration, error) {
 		return 0, fmt.Errorf("no server pid")
 	}
 	return r.proc.treeCPU(r.cfg.ServerPID)
+}
+
+// sampleRSS logs the server tree's RSS every interval (and once at the
+// start) until the returned function is called, as lines
+// "rss t=SECONDS MiB=N" for memory-over-time curves.
+func (r loadRunner) sampleRSS(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	start := time.Now()
+	wg.Go(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if kb, err := r.proc.treeRSS(r.cfg.ServerPID); err == nil {
+				fmt.Fprintf(r.log, "rss t=%.0f MiB=%.1f\n", time.Since(start).Seconds(), float64(kb)/1024)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }

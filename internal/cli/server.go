@@ -100,6 +100,7 @@ func addServerFlags(f *pflag.FlagSet, cfg *apiserver.Config, ctrl *controllerFla
 	f.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for the external etcd")
 	f.StringVar(&cfg.EtcdPrefix, "etcd-prefix", cfg.EtcdPrefix, "key prefix of every object in etcd")
 	f.DurationVar(&cfg.EtcdCompactionInterval, "etcd-compaction-interval", cfg.EtcdCompactionInterval, "how often to compact etcd history; 0 disables")
+	f.Float64Var(&cfg.EtcdDefragmentThreshold, "etcd-defragment-threshold", cfg.EtcdDefragmentThreshold, "embedded etcd: after a compaction, defragment its file when at least this fraction of it (and 32 MiB) is free space; 0 disables")
 	f.IntVar(&cfg.MaxRequestsInFlight, "max-requests-inflight", cfg.MaxRequestsInFlight, "maximum concurrent read-only requests (watches excluded)")
 	f.IntVar(&cfg.MaxMutatingInFlight, "max-mutating-requests-inflight", cfg.MaxMutatingInFlight, "maximum concurrent mutating requests")
 	f.DurationVar(&cfg.MinRequestTimeout, "min-request-timeout", cfg.MinRequestTimeout, "a watch without timeoutSeconds lasts between one and two times this")

@@ -227,7 +227,6 @@ func New(cfg Config) (*Cacher, error) {
 		readyCh:    make(chan struct{}),
 		objs:       map[string]*entry{},
 		freshCh:    make(chan struct{}),
-		ring:       make([]*event, cfg.EventBufferSize),
 		watchers:   map[*cacheWatcher]struct{}{},
 	}
 	go c.reflect()
@@ -483,9 +482,18 @@ func (c *Cacher) apply(ev storage.Event) error {
 	return nil
 }
 
-// pushLocked appends ev to the ring, dropping the oldest when full.
+// pushLocked appends ev to the ring, dropping the oldest when full. The
+// ring grows by doubling up to EventBufferSize, so the caches of the many
+// resources that rarely change do not hold a full buffer each.
 func (c *Cacher) pushLocked(ev *event) {
 	n := len(c.ring)
+	if c.ringLen == n && n < c.cfg.EventBufferSize {
+		grown := make([]*event, min(max(2*n, 16), c.cfg.EventBufferSize))
+		for i := range c.ringLen {
+			grown[i] = c.ring[(c.ringStart+i)%n]
+		}
+		c.ring, c.ringStart, n = grown, 0, len(grown)
+	}
 	if c.ringLen == n {
 		c.resumeRV = c.ring[c.ringStart].rv
 		c.ring[c.ringStart] = ev

@@ -506,3 +506,39 @@ func TestConcurrentConsistentReads(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRingGrowsToBound checks the event buffer: it grows on demand, keeps
+// the most recent EventBufferSize events in order across growth and
+// wrap-around, and moves resumeRV past the dropped ones.
+func TestRingGrowsToBound(t *testing.T) {
+	for _, tc := range []struct {
+		bound, pushed int
+		wantLen       int
+		wantResume    int64
+	}{
+		{bound: 40, pushed: 0, wantLen: 0, wantResume: 0},
+		{bound: 40, pushed: 10, wantLen: 16, wantResume: 0},
+		{bound: 40, pushed: 20, wantLen: 32, wantResume: 0},
+		{bound: 40, pushed: 40, wantLen: 40, wantResume: 0},
+		{bound: 40, pushed: 100, wantLen: 40, wantResume: 60},
+		{bound: 5, pushed: 7, wantLen: 5, wantResume: 2},
+	} {
+		c := &Cacher{cfg: Config{EventBufferSize: tc.bound}}
+		for i := 1; i <= tc.pushed; i++ {
+			c.pushLocked(&event{rv: int64(i), key: "k"})
+		}
+		if len(c.ring) != tc.wantLen || c.resumeRV != tc.wantResume {
+			t.Errorf("bound %d, %d pushed: ring of %d, resumeRV %d; want %d, %d", tc.bound, tc.pushed, len(c.ring), c.resumeRV, tc.wantLen, tc.wantResume)
+		}
+		evs := c.eventsAfterLocked(0, func(string) bool { return true })
+		first := max(tc.pushed-tc.bound, 0) + 1
+		if len(evs) != tc.pushed-first+1 {
+			t.Fatalf("bound %d, %d pushed: %d events kept, want %d", tc.bound, tc.pushed, len(evs), tc.pushed-first+1)
+		}
+		for i, ev := range evs {
+			if ev.rv != int64(first+i) {
+				t.Fatalf("bound %d, %d pushed: event %d has rv %d, want %d", tc.bound, tc.pushed, i, ev.rv, first+i)
+			}
+		}
+	}
+}

@@ -19,9 +19,16 @@ const compactRevKey = "compact_rev_key"
 // StartCompactor compacts etcd every interval to the revision seen one
 // interval earlier, so clients always have at least one interval of
 // history to resume watches and paginated lists from (kube-apiserver uses
-// 5 minutes). It returns at once; the work stops when ctx is cancelled.
-// Failures are logged to logger (nil: slog.Default) and retried next tick.
-func StartCompactor(ctx context.Context, client *clientv3.Client, interval time.Duration, logger *slog.Logger) {
+// 5 minutes); an interval of 0 or less compacts nothing. After each
+// interval this process claimed (its compaction done, physically), after
+// runs if not nil: e.g. an embedded member's MaybeDefragment, which then
+// sees the pages the compaction freed. It returns at once; the work stops
+// when ctx is cancelled. Failures are logged to logger (nil:
+// slog.Default) and retried next tick.
+func StartCompactor(ctx context.Context, client *clientv3.Client, interval time.Duration, logger *slog.Logger, after func(context.Context)) {
+	if interval <= 0 {
+		return
+	}
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -35,10 +42,14 @@ func StartCompactor(ctx context.Context, client *clientv3.Client, interval time.
 				return
 			case <-t.C:
 			}
+			prev := version
 			var err error
 			version, rev, err = compactOnce(ctx, client, version, rev)
 			if err != nil && ctx.Err() == nil {
 				logger.Warn("etcd compaction failed", "revision", rev, "err", err)
+			}
+			if err == nil && after != nil && version == prev+1 {
+				after(ctx)
 			}
 		}
 	}()
@@ -69,7 +80,9 @@ func compactOnce(ctx context.Context, client *clientv3.Client, seenVersion, prev
 	if prevRev == 0 {
 		return seenVersion + 1, cur, nil
 	}
-	if _, err := client.Compact(ctx, prevRev); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+	// Physical: wait until the history is gone from the database, so
+	// that what runs after a compaction sees the pages it freed.
+	if _, err := client.Compact(ctx, prevRev, clientv3.WithCompactPhysical()); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
 		return seenVersion + 1, cur, err
 	}
 	return seenVersion + 1, cur, nil

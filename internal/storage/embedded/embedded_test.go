@@ -130,7 +130,7 @@ func TestCompactor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	StartCompactor(ctx, c, 50*time.Millisecond, nil)
+	StartCompactor(ctx, c, 50*time.Millisecond, nil, nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := c.Put(ctx, "/c/a", "2"); err != nil {
