@@ -5,10 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"hash"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,8 +99,39 @@ func (c *TokenCache) AuthenticateToken(ctx context.Context, token string) (*user
 	if err != nil || !ok {
 		return info, ok, err
 	}
-	c.put(k, cachedToken{info: *cloneInfo(info), expires: now.Add(c.ttl)}, now)
+	expires := now.Add(c.ttl)
+	if exp, ok := jwtExpiry(token); ok && exp.Before(expires) {
+		// A JWT is never remembered past its own expiry: the cache may
+		// shorten a token's life, never lengthen it.
+		expires = exp
+	}
+	c.put(k, cachedToken{info: *cloneInfo(info), expires: expires}, now)
 	return info, true, nil
+}
+
+// jwtExpiry reads the exp claim of a compact JWS without checking it: it
+// is called only for a token the next authenticator has just accepted,
+// and only to bound how long its success is remembered.
+func jwtExpiry(token string) (time.Time, bool) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}, false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, false
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
+		return time.Time{}, false
+	}
+	sec, err := claims.Exp.Float64()
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(sec), 0), true
 }
 
 func (c *TokenCache) put(k [sha256.Size]byte, e cachedToken, now time.Time) {

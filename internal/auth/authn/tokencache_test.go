@@ -2,6 +2,8 @@ package authn
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -155,5 +157,50 @@ func TestTokenCacheKeys(t *testing.T) {
 	}
 	if a.key(nil, "tok") != a.key(nil, "tok") {
 		t.Error("keys are not stable")
+	}
+}
+
+// acceptAll accepts every token as "someone".
+type acceptAll struct{}
+
+func (acceptAll) AuthenticateToken(context.Context, string) (*user.Info, bool, error) {
+	return &user.Info{Name: "someone"}, true, nil
+}
+
+// TestTokenCacheJWTExpiry: a JWT's success is not remembered past the
+// token's exp claim, even when that is sooner than the TTL.
+func TestTokenCacheJWTExpiry(t *testing.T) {
+	clock := newTestClock()
+	counted := &countingTokens{next: acceptAll{}}
+	c, err := NewTokenCache(counted, DefaultTokenSuccessTTL, 0, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwt := func(claims string) string {
+		enc := base64.RawURLEncoding.EncodeToString
+		return enc([]byte(`{"alg":"ES256"}`)) + "." + enc([]byte(claims)) + ".c2ln"
+	}
+	exp := clock.Now().Add(3 * time.Second).Unix()
+	for _, tc := range []struct {
+		name      string
+		token     string
+		advance   time.Duration
+		wantCalls int64
+	}{
+		{name: "first", token: jwt(fmt.Sprintf(`{"exp":%d}`, exp)), wantCalls: 1},
+		{name: "remembered before exp", token: jwt(fmt.Sprintf(`{"exp":%d}`, exp)), advance: 2 * time.Second, wantCalls: 1},
+		{name: "asked again after exp, within the TTL", token: jwt(fmt.Sprintf(`{"exp":%d}`, exp)), advance: 2 * time.Second, wantCalls: 2},
+		{name: "no exp: the TTL", token: jwt(`{"sub":"x"}`), wantCalls: 3},
+		{name: "no exp remembered", token: jwt(`{"sub":"x"}`), advance: 5 * time.Second, wantCalls: 3},
+		{name: "not a JWT: the TTL", token: "abcdef.0123456789abcdef", wantCalls: 4},
+		{name: "not a JWT remembered", token: "abcdef.0123456789abcdef", advance: 5 * time.Second, wantCalls: 4},
+	} {
+		clock.Advance(tc.advance)
+		if _, ok, err := c.AuthenticateToken(context.Background(), tc.token); !ok || err != nil {
+			t.Fatalf("%s: %v %v", tc.name, ok, err)
+		}
+		if n := counted.calls.Load(); n != tc.wantCalls {
+			t.Fatalf("%s: %d calls reached the authenticator, want %d", tc.name, n, tc.wantCalls)
+		}
 	}
 }
