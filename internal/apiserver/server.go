@@ -199,6 +199,11 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		err error
 	}
 	pkiCh := make(chan pkiResult, 1)
+	if cfg.RunControllers {
+		if err := manager.ValidateControllers(cfg.Controllers.Controllers); err != nil {
+			return err
+		}
+	}
 	pc, err := ServingPKIConfig(cfg)
 	if err != nil {
 		return err

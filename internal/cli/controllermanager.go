@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -59,7 +58,5 @@ func newControllerManagerCommand(logger func() *slog.Logger) *cobra.Command {
 	ctrl.add(f, &cfg, "")
 	f.StringVar(&cfg.ServiceAccountKeyFile, "service-account-private-key-file", "",
 		"private key (PEM) signing the tokens of kubernetes.io/service-account-token Secrets: the API server's --service-account-signing-key-file (e.g. DATA_DIR/pki/sa.key); without it they stay unfilled")
-	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out; all: "+
-		strings.Join(manager.ControllerNames(), ", "))
 	return cmd
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -46,6 +47,8 @@ func (c *controllerFlags) add(f *pflag.FlagSet, cfg *manager.Config, signingDefa
 	f.StringVar(&cfg.RootCAFile, "root-ca-file", "", "CA bundle published to every namespace as kube-root-ca.crt"+signingDefault)
 	f.DurationVar(&cfg.NodeMonitorGracePeriod, "node-monitor-grace-period", 40*time.Second, "how long a node may stay silent before it is marked Ready=Unknown")
 	f.DurationVar(&cfg.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node heartbeats are checked")
+	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out; all: "+
+		strings.Join(manager.ControllerNames(), ", "))
 	cfg.LeaderElect = true
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "run the controllers only while holding the kube-system/kube-controller-manager Lease")
 	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", manager.DefaultLeaseDuration, "how long a leader's Lease lasts without renewal")

@@ -227,3 +227,26 @@ type: kubernetes.io/service-account-token
 		t.Errorf("kubectl with the legacy token: %s", r)
 	}
 }
+
+// TestServerControllersFlag: `kastle server --controllers` selects the
+// in-process controllers as kube-controller-manager's flag does, and a
+// misspelt name stops the start with an error naming it.
+func TestServerControllersFlag(t *testing.T) {
+	t.Parallel()
+	r := kastleCmd(t, "server", "--data-dir", filepath.Join(t.TempDir(), "bad"), "--secure-port", "0",
+		"--bind-address", "127.0.0.1", "--controllers", "*,-namespaces")
+	if r.code == 0 || !strings.Contains(r.stderr, `"namespaces" is not a known controller`) {
+		t.Fatalf("a misspelt controller was not refused: %s", r)
+	}
+
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--controllers", "*,-namespace")
+	s.mustKubectl(t, "create", "namespace", "kept")
+	// The other controllers run: the default service account appears.
+	s.mustKubectl(t, "wait", "--for=create", "serviceaccount/default", "-n", "kept", "--timeout=30s")
+	s.mustKubectl(t, "delete", "namespace", "kept", "--wait=false")
+	// Without the namespace controller nothing finalizes it.
+	time.Sleep(3 * time.Second)
+	if phase := s.mustKubectl(t, "get", "namespace", "kept", "-o", "jsonpath={.status.phase}"); phase != "Terminating" {
+		t.Errorf("namespace phase %q, want Terminating with the namespace controller left out", phase)
+	}
+}

@@ -124,6 +124,14 @@ func ControllerNames() []string {
 		RootCACertPublisher, ResourceQuota, PVCProtection, PVProtection, Namespace, GarbageCollector, ServiceAccountToken}
 }
 
+// ValidateControllers checks a --controllers list without starting
+// anything, so a server refuses a misspelt name at start rather than
+// logging it once its manager runs.
+func ValidateControllers(list []string) error {
+	_, err := selectControllers(list)
+	return err
+}
+
 // selectControllers resolves a --controllers list: later entries
 // override earlier ones, "*" selects every controller not named.
 func selectControllers(list []string) (map[string]bool, error) {
