@@ -52,11 +52,7 @@ func ensureFrontProxy(cfg Config, p *pki.ServerPKI) (*frontProxy, error) {
 	}
 	if fp.caFile == "" || fp.certFile == "" {
 		layout := pki.Layout()
-		caRow, err := layout.Get(pki.CertFrontProxyCA)
-		if err != nil {
-			return nil, err
-		}
-		caSpec, err := caRow.Spec(pki.Profiles(), pki.SANs{})
+		caRow, caSpec, err := layout.GetSpec(pki.CertFrontProxyCA)
 		if err != nil {
 			return nil, err
 		}
@@ -75,11 +71,7 @@ func ensureFrontProxy(cfg Config, p *pki.ServerPKI) (*frontProxy, error) {
 			if ca.Key == nil {
 				return nil, fmt.Errorf("front proxy client: %s has no key and no --proxy-client-cert-file was given", caRow.CertPath(p.Dir))
 			}
-			row, err := layout.Get(pki.CertFrontProxyClient)
-			if err != nil {
-				return nil, err
-			}
-			spec, err := row.Spec(pki.Profiles(), pki.SANs{})
+			row, spec, err := layout.GetSpec(pki.CertFrontProxyClient)
 			if err != nil {
 				return nil, err
 			}

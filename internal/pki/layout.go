@@ -133,6 +133,17 @@ func (t LayoutTable) Get(name string) (CertFile, error) {
 	return CertFile{}, fmt.Errorf("pki: no certificate %q in the layout", name)
 }
 
+// GetSpec returns the row named name and its spec without extra SANs,
+// under the standard profiles: what ensuring a layout certificate needs.
+func (t LayoutTable) GetSpec(name string) (CertFile, CertSpec, error) {
+	row, err := t.Get(name)
+	if err != nil {
+		return CertFile{}, CertSpec{}, err
+	}
+	spec, err := row.Spec(Profiles(), SANs{})
+	return row, spec, err
+}
+
 // Validate checks the table once, before anything is issued from it: unique
 // names and files, exactly one place per row, known profiles, CA rows
 // referenced by name, CA profiles exactly on self-signed rows, and clean
