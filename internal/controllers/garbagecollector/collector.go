@@ -90,9 +90,13 @@ func New(client kubernetes.Interface, meta metadata.Interface, log *slog.Logger)
 
 // Run watches and collects until ctx ends.
 func (c *Collector) Run(ctx context.Context, workers int) {
-	defer c.monitors.stopAll()
+	// Every goroutine started here ends before Run returns, so a stopped
+	// manager leaves nothing behind (a discovery read in flight included).
+	var wg sync.WaitGroup
+	defer func() { wg.Wait(); c.monitors.stopAll() }()
 	c.resync(ctx)
-	go c.resyncLoop(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); c.resyncLoop(ctx) }()
 	// Deleting before every resource is listed could take a present owner
 	// for a missing one only to find it with a live read: wait, but not
 	// forever for a resource that cannot be listed.
@@ -101,7 +105,8 @@ func (c *Collector) Run(ctx context.Context, workers int) {
 		c.log.Warn("not every resource could be listed: collecting anyway")
 	}
 	cancel()
-	go c.orphans.Run(ctx, workers)
+	wg.Add(1)
+	go func() { defer wg.Done(); c.orphans.Run(ctx, workers) }()
 	c.examine.Run(ctx, workers)
 }
 
@@ -122,7 +127,7 @@ func (c *Collector) resyncLoop(ctx context.Context) {
 // resync reads discovery again and follows what it lists.
 func (c *Collector) resync(ctx context.Context) {
 	c.disc.Invalidate()
-	want, err := deletableResources(c.disc)
+	want, err := deletableResources(ctx, c.disc)
 	if err != nil {
 		c.log.Warn("discovery of deletable resources", "err", err)
 		if want == nil {

@@ -23,7 +23,7 @@ type monitors struct {
 
 type monitor struct {
 	inf  cache.SharedIndexInformer
-	stop context.CancelFunc
+	stop func()
 }
 
 // ignored are resources the collector does not follow, as upstream:
@@ -36,8 +36,8 @@ var ignored = map[schema.GroupResource]bool{
 // deletableResources returns the preferred version of every resource that
 // can be listed, watched and deleted. A discovery failure of some groups
 // still returns the others with the error.
-func deletableResources(d discovery.DiscoveryInterface) (map[schema.GroupVersionResource]bool, error) {
-	lists, err := d.ServerPreferredResources()
+func deletableResources(ctx context.Context, d discovery.DiscoveryInterface) (map[schema.GroupVersionResource]bool, error) {
+	lists, err := discovery.ServerPreferredResourcesWithContext(ctx, discovery.ToDiscoveryInterfaceWithContext(d))
 	if len(lists) == 0 && err != nil {
 		return nil, err
 	}
@@ -81,9 +81,11 @@ func (m *monitors) sync(ctx context.Context, want map[schema.GroupVersionResourc
 		if _, err := inf.AddEventHandler(m.handler(gvr)); err != nil {
 			continue
 		}
-		mctx, stop := context.WithCancel(ctx)
-		go inf.RunWithContext(mctx)
-		m.running[gvr] = &monitor{inf: inf, stop: stop}
+		mctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); inf.RunWithContext(mctx) }()
+		// Stopping waits for the informer, so nothing outlives the collector.
+		m.running[gvr] = &monitor{inf: inf, stop: func() { cancel(); <-done }}
 		changed = true
 	}
 	return changed

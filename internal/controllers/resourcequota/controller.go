@@ -88,7 +88,10 @@ func (c *Controller) enqueueNamespace(ns string) {
 
 // Run works until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) {
+	resynced := make(chan struct{})
+	defer func() { <-resynced }()
 	go func() {
+		defer close(resynced)
 		t := time.NewTicker(Resync)
 		defer t.Stop()
 		for {
