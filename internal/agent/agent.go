@@ -342,7 +342,9 @@ func (a *Agent) serve(ctx context.Context) {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			_ = srv.Close()
+		}
 	}()
 	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		a.fail(fmt.Errorf("agent: serving %s: %w", url, err))

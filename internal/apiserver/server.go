@@ -431,7 +431,10 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		log.Warn("shutdown did not finish cleanly", "err", err)
+		// A connection whose TLS handshake was still running when the
+		// shutdown began is never told to go away: close what is left.
+		log.Warn("shutdown did not finish cleanly: closing the remaining connections", "err", err)
+		_ = hs.Close()
 	}
 	return nil
 }
