@@ -167,11 +167,7 @@ func (p *nodeProxy) target(ctx context.Context, res *apis.Resource, info *reques
 // ensureKubeletClient ensures pki/apiserver-kubelet-client.{crt,key}
 // unless --kubelet-client-certificate names another pair.
 func ensureKubeletClient(p *pki.ServerPKI, validity time.Duration) (certFile, keyFile string, spec pki.CertSpec, err error) {
-	row, err := pki.Layout().Get(pki.CertAPIServerKubeletClient)
-	if err != nil {
-		return "", "", spec, err
-	}
-	spec, err = row.Spec(pki.Profiles(), pki.SANs{})
+	row, spec, err := pki.Layout().GetSpec(pki.CertAPIServerKubeletClient)
 	if err != nil {
 		return "", "", spec, err
 	}

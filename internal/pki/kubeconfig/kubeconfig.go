@@ -224,16 +224,12 @@ func AdminSpec(serverURL string, alg pki.KeyAlgorithm) (Spec, string, error) {
 // (pki.CertAdmin, pki.CertControllerManager, ...) and its file, relative to
 // the data directory.
 func SpecFor(row, serverURL string, alg pki.KeyAlgorithm) (Spec, string, error) {
-	f, err := pki.Layout().Get(row)
+	f, cert, err := pki.Layout().GetSpec(row)
 	if err != nil {
 		return Spec{}, "", err
 	}
 	if f.Kubeconfig == "" {
 		return Spec{}, "", fmt.Errorf("kubeconfig: layout row %q is not a kubeconfig", row)
-	}
-	cert, err := f.Spec(pki.Profiles(), pki.SANs{})
-	if err != nil {
-		return Spec{}, "", err
 	}
 	return Spec{ServerURL: serverURL, Cert: cert, KeyAlgorithm: alg}, f.Kubeconfig, nil
 }
