@@ -24,24 +24,13 @@ cd "$dir"
 export GONOSUMDB=k8s.io/kubernetes GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 # shellcheck source=k8s-replaces.sh
 source "$here/k8s-replaces.sh"
-replaces=$(k8s_replaces "$version")
-printf 'module kastle.local/e2e\n\ngo 1.23\n\nrequire k8s.io/kubernetes %s\n\n%s\n' "$version" "$replaces" >go.mod
-# A file that imports the suite's test dependencies so that `go mod tidy`
-# resolves them.
-cat >deps.go <<'GO'
-//go:build tools
-
-package e2e
-
-import (
-	_ "k8s.io/kubernetes/test/e2e"
-	_ "k8s.io/kubernetes/test/e2e/framework/debug/init"
-	_ "k8s.io/kubernetes/test/e2e/framework/metrics/init"
-	_ "k8s.io/kubernetes/test/e2e/framework/node/init"
-	_ "k8s.io/kubernetes/test/utils/format"
-)
-GO
-go mod tidy -e >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
+# The suite and the test dependencies it needs resolved by `go mod tidy`.
+k8s_module kastle.local/e2e "$version" "k8s.io/kubernetes@$version" -- \
+	k8s.io/kubernetes/test/e2e \
+	k8s.io/kubernetes/test/e2e/framework/debug/init \
+	k8s.io/kubernetes/test/e2e/framework/metrics/init \
+	k8s.io/kubernetes/test/e2e/framework/node/init \
+	k8s.io/kubernetes/test/utils/format
 go test -c -o "$bin.tmp" k8s.io/kubernetes/test/e2e >&2
 mv "$bin.tmp" "$bin"
 echo "$bin"

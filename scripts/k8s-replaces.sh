@@ -22,3 +22,30 @@ k8s_replaces() {
 		done
 	)
 }
+
+# k8s_module NAME VERSION PATH@VERSION... -- IMPORT... writes, in the current
+# directory, the go.mod of a module NAME that requires the given modules with
+# k8s.io/kubernetes@VERSION's staging modules pinned (k8s_replaces), and a
+# deps.go importing each IMPORT, then tidies it: the shape both builds share.
+k8s_module() {
+	local module=$1 version=$2 replaces r i
+	shift 2
+	local requires=()
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		requires+=("$1")
+		shift
+	done
+	shift
+	replaces=$(k8s_replaces "$version")
+	{
+		printf 'module %s\n\ngo 1.23\n\nrequire (\n' "$module"
+		for r in "${requires[@]}"; do printf '\t%s %s\n' "${r%@*}" "${r#*@}"; done
+		printf ')\n\n%s\n' "$replaces"
+	} >go.mod
+	{
+		printf '//go:build tools\n\npackage %s\n\nimport (\n' "${module##*/}"
+		for i in "$@"; do printf '\t_ "%s"\n' "$i"; done
+		printf ')\n'
+	} >deps.go
+	go mod tidy -e >tidy.log 2>&1 || { cat tidy.log >&2; return 1; }
+}

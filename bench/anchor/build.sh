@@ -26,20 +26,8 @@ cd "$dir/src"
 export GONOSUMDB=k8s.io/kubernetes GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 # shellcheck source=../../scripts/k8s-replaces.sh
 source "$here/../../scripts/k8s-replaces.sh"
-replaces=$(k8s_replaces "$version")
-printf 'module kastle.local/anchor\n\ngo 1.23\n\nrequire (\n\tk8s.io/kubernetes %s\n\tgo.etcd.io/etcd/server/v3 %s\n)\n\n%s\n' \
-	"$version" "$etcd_version" "$replaces" >go.mod
-cat >deps.go <<'GO'
-//go:build tools
-
-package anchor
-
-import (
-	_ "go.etcd.io/etcd/server/v3"
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-)
-GO
-go mod tidy -e >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
+k8s_module kastle.local/anchor "$version" "k8s.io/kubernetes@$version" "go.etcd.io/etcd/server/v3@$etcd_version" -- \
+	go.etcd.io/etcd/server/v3 k8s.io/kubernetes/cmd/kube-apiserver
 # The same linker flags upstream's release build uses to strip symbols are
 # not applied: sizes differ, code does not.
 go build -o "$dir/etcd.tmp" go.etcd.io/etcd/server/v3 >&2
