@@ -40,6 +40,17 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// benchBinary returns the kastle binary to benchmark: $KASTLE_CA_BENCH_BINARY
+// when set (to compare two builds, run A B A B), else one built from this
+// tree. With caserver.CPUProfileEnv set, the served process writes its CPU
+// profile there (the variable is inherited).
+func benchBinary(b *testing.B) string {
+	if p := os.Getenv("KASTLE_CA_BENCH_BINARY"); p != "" {
+		return p
+	}
+	return kastleBinary(b)
+}
+
 // benchCSRs makes n P-256 CSRs; generating them is the requester's cost,
 // not the service's, so it happens before the clock starts.
 func benchCSRs(b *testing.B, n int) [][]byte {
@@ -154,7 +165,7 @@ func signLoad(b *testing.B, conc, pid int, client *http.Client, send func(c *htt
 func BenchmarkSignHTTPSmTLS(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "ca")
 	addr := freeAddr(b)
-	cmd := exec.Command(kastleBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=false", "--mtls=true")
+	cmd := exec.Command(benchBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=false", "--mtls=true")
 	startProc(b, addr, cmd)
 	csrs := benchCSRs(b, 256)
 	caPEM, _ := os.ReadFile(filepath.Join(dir, "ca.crt"))
@@ -243,7 +254,7 @@ func BenchmarkSignCfsslServe(b *testing.B) {
 func BenchmarkSignGRPCmTLS(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "ca")
 	addr := freeAddr(b)
-	cmd := exec.Command(kastleBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=true", "--mtls=true")
+	cmd := exec.Command(benchBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=true", "--mtls=true")
 	startProc(b, addr, cmd)
 	csrs := benchCSRs(b, 256)
 	s := &server{addr: addr, dir: dir}
