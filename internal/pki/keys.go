@@ -9,11 +9,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // KeyAlgorithm names a private-key type with kubeadm's encryptionAlgorithm
@@ -251,14 +253,14 @@ func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
+	// SubjectPublicKeyInfo ::= SEQUENCE { algorithm, subjectPublicKey BIT STRING }
+	in := cryptobyte.String(der)
+	var spki cryptobyte.String
+	var bits asn1.BitString
+	if !in.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.SkipASN1(cbasn1.SEQUENCE) || !spki.ReadASN1BitString(&bits) {
+		return nil, errors.New("pki: malformed SubjectPublicKeyInfo")
 	}
-	if _, err := asn1.Unmarshal(der, &spki); err != nil {
-		return nil, err
-	}
-	sum := sha1.Sum(spki.PublicKey.Bytes)
+	sum := sha1.Sum(bits.Bytes)
 	return sum[:], nil
 }
 

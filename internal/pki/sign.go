@@ -42,22 +42,13 @@ func (c *tbsCapture) SignMessage(_ io.Reader, msg []byte, opts crypto.SignerOpts
 	return nil, errTBSCaptured
 }
 
-// createCertificate is x509.CreateCertificate without its verification of
-// the fresh signature. That check guards against faulty opaque signers
+// createCertificateDER is x509.CreateCertificate without its verification
+// of the fresh signature. That check guards against faulty opaque signers
 // (HSMs); for the standard library's own in-memory keys it is a second
 // public-key operation per certificate, about a quarter of a CA service's
 // CPU per issued certificate (docs/performance.md). Other key types take
-// the standard path. The certificate is parsed before it is returned.
-func createCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, error) {
-	der, err := createCertificateDER(tmpl, parent, pub, key)
-	if err != nil {
-		return nil, err
-	}
-	return x509.ParseCertificate(der)
-}
-
-// createCertificateDER is createCertificate without the parse. The TBS
-// comes from encodeTBS, or from crypto/x509 for what that does not cover.
+// the standard path. The TBS comes from encodeTBS, or from crypto/x509 for
+// what that does not cover.
 func createCertificateDER(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) ([]byte, error) {
 	switch key.(type) {
 	case *ecdsa.PrivateKey, ed25519.PrivateKey, *rsa.PrivateKey:

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -28,6 +29,51 @@ type opaqueSigner struct{ k crypto.Signer }
 func (o opaqueSigner) Public() crypto.PublicKey { return o.k.Public() }
 func (o opaqueSigner) Sign(r io.Reader, d []byte, opts crypto.SignerOpts) ([]byte, error) {
 	return o.k.Sign(r, d, opts)
+}
+
+// createCertificate is createCertificateDER, parsed.
+func createCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, error) {
+	der, err := createCertificateDER(tmpl, parent, pub, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// TestIssueDERFields checks that IssueDER's fields are those of the
+// certificate it returns, with several values per attribute (which the
+// encoding reorders) and a clock with nanoseconds.
+func TestIssueDERFields(t *testing.T) {
+	ca, err := NewSelfSignedCA("ca", ECDSAP256, 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.Now = func() time.Time { return time.Date(2026, 12, 6, 11, 0, 0, 999999999, time.Local) }
+	leaf, _ := GenerateKey(ECDSAP256)
+	for _, spec := range []CertSpec{
+		{CommonName: "one", Organization: []string{"system:masters"}},
+		{CommonName: "many", Organization: []string{"zeta", "alpha", "北京"}, OrganizationalUnit: []string{"b", "a"},
+			Country: []string{"FR", "DE"}},
+		{CommonName: "long", Validity: 48 * time.Hour},
+	} {
+		spec.Usages = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		if spec.Validity == 0 {
+			spec.Validity = time.Hour
+		}
+		out, err := ca.IssueDER(spec, leaf.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, err := x509.ParseCertificate(out.DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Subject.String() != cert.Subject.String() || out.SerialNumber.Cmp(cert.SerialNumber) != 0 ||
+			!out.NotAfter.Equal(cert.NotAfter) || out.NotAfter.Location() != time.UTC {
+			t.Errorf("%s: IssueDER says %q %v %v, the certificate %q %v %v", spec.CommonName, out.Subject, out.SerialNumber,
+				out.NotAfter, cert.Subject, cert.SerialNumber, cert.NotAfter)
+		}
+	}
 }
 
 // TestCreateCertificateMatchesStdlib checks that the fast path produces the
@@ -254,5 +300,32 @@ func TestEncodeTBSFallsBack(t *testing.T) {
 				t.Fatalf("createCertificate: err = %v, want error %v", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestSubjectKeyID checks RFC 5280 §4.2.1.2 method 1 for every key type
+// against the subjectPublicKey bit string encoding/asn1 reads.
+func TestSubjectKeyID(t *testing.T) {
+	for _, alg := range []KeyAlgorithm{ECDSAP256, ECDSAP384, RSA2048, Ed25519} {
+		key, err := GenerateKey(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKIXPublicKey(key.Public())
+		var spki struct {
+			Algorithm pkix.AlgorithmIdentifier
+			PublicKey asn1.BitString
+		}
+		if _, err := asn1.Unmarshal(der, &spki); err != nil {
+			t.Fatal(err)
+		}
+		want := sha1.Sum(spki.PublicKey.Bytes)
+		got, err := subjectKeyID(key.Public())
+		if err != nil || !bytes.Equal(got, want[:]) {
+			t.Errorf("%s: subjectKeyID = %x, %v; want %x", alg, got, err, want)
+		}
+	}
+	if _, err := subjectKeyID(struct{}{}); err == nil {
+		t.Error("subjectKeyID accepted an unknown key type")
 	}
 }
