@@ -209,6 +209,15 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 	if profile == "" {
 		profile = string(DefaultProfile)
 	}
+	// Announce the journal append, so that concurrent issuances share
+	// one fsync.
+	s.Store.expect(1)
+	announced := true
+	defer func() {
+		if announced { // not appended: withdraw
+			s.Store.expect(-1)
+		}
+	}()
 	cert, err := sign(spec)
 	if err != nil {
 		s.Logger.Error("signing failed", "subject", spec.CommonName, "requester", identity, "err", err)
@@ -220,7 +229,8 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 		NotAfter: cert.NotAfter, Requester: identity, Profile: profile, IssuedAt: time.Now().UTC(),
 		CertPEM: string(certPEM),
 	}
-	if err := s.Store.Add(rec); err != nil {
+	announced = false
+	if err := s.Store.add(rec, true); err != nil {
 		// Not recorded, so not handed out: an unrecorded certificate could
 		// not be revoked by id.
 		s.Logger.Error("journal write failed; certificate withheld", "id", rec.ID, "err", err)

@@ -329,3 +329,29 @@ func TestSubjectKeyID(t *testing.T) {
 		t.Error("subjectKeyID accepted an unknown key type")
 	}
 }
+
+// TestMarshalSPKI compares the direct SubjectPublicKeyInfo encoding with
+// crypto/x509's for every key type.
+func TestMarshalSPKI(t *testing.T) {
+	keys := []crypto.PublicKey{}
+	for _, alg := range []KeyAlgorithm{ECDSAP256, ECDSAP384, RSA2048, Ed25519} {
+		k, err := GenerateKey(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.Public())
+	}
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	p224, _ := ecdsa.GenerateKey(elliptic.P224(), rand.Reader)
+	keys = append(keys, p521.Public(), p224.Public())
+	for _, pub := range keys {
+		want, wantErr := x509.MarshalPKIXPublicKey(pub)
+		got, err := marshalSPKI(pub)
+		if !bytes.Equal(got, want) || (err != nil) != (wantErr != nil) {
+			t.Errorf("%T: marshalSPKI = %x, %v; x509 %x, %v", pub, got, err, want, wantErr)
+		}
+	}
+	if _, err := marshalSPKI(struct{}{}); err == nil {
+		t.Error("marshalSPKI accepted an unknown key type")
+	}
+}

@@ -121,7 +121,7 @@ func encodeTBS(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.
 	if !ok {
 		return nil, nil, 0, false
 	}
-	spki, err := x509.MarshalPKIXPublicKey(pub)
+	spki, err := marshalSPKI(pub)
 	if err != nil {
 		return nil, nil, 0, false
 	}
