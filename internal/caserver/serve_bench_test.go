@@ -40,6 +40,21 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// procRSS returns a process's peak resident set size in MiB (VmHWM).
+func procRSS(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
 // benchBinary returns the kastle binary to benchmark: $KASTLE_CA_BENCH_BINARY
 // when set (to compare two builds, run A B A B), else one built from this
 // tree. With caserver.CPUProfileEnv set, the served process writes its CPU
@@ -155,6 +170,7 @@ func signLoad(b *testing.B, conc, pid int, client *http.Client, send func(c *htt
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "server-cpu-ms/cert")
+	b.ReportMetric(procRSS(b, pid), "server-peak-rss-MiB")
 	// The load generator shares the machine's cores with the server.
 	b.ReportMetric(float64(self.Microseconds())/1000/float64(b.N), "client-cpu-ms/req")
 	b.ReportMetric(0, "ns/op") // wall time per op is req/s's inverse; not useful here

@@ -171,6 +171,7 @@ func (s *Store) writer(f *os.File) {
 	defer f.Close()
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var buf []byte // reused: one batch at a time
 	for w := range s.writes {
 		batch := []write{w}
 		var deadline time.Time
@@ -209,7 +210,7 @@ func (s *Store) writer(f *os.File) {
 				break drain
 			}
 		}
-		var buf []byte
+		buf = buf[:0]
 		for _, b := range batch {
 			buf = append(buf, b.line...)
 		}
