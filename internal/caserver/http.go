@@ -1,6 +1,7 @@
 package caserver
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -185,7 +186,7 @@ func (h *httpAPI) sign(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if mt == ContentTypePKCS10 {
-		if !strings.Contains(string(body), "-----BEGIN") {
+		if !bytes.Contains(body, []byte("-----BEGIN")) {
 			// Accept DER as well, as RFC 5967 defines application/pkcs10.
 			body = pem.EncodeToMemory(&pem.Block{Type: pki.PEMTypeCSR, Bytes: body})
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -103,11 +104,27 @@ func ensureFiles(st pki.Store, listen string, hosts []string) (*Files, error) {
 	return &Files{CA: ca, Serving: serving, ClientAdmin: admin}, nil
 }
 
+// CPUProfileEnv names an environment variable: when set, Run writes a CPU
+// profile of the service to that file until it stops. Benchmarks use it to
+// see where the served process's CPU goes (docs/performance.md).
+const CPUProfileEnv = "KASTLE_CA_CPUPROFILE"
+
 // Run serves until ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if path := os.Getenv(CPUProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("caserver: %s: %w", CPUProfileEnv, err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("caserver: %s: %w", CPUProfileEnv, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if cfg.Dir == "" {
 		return errors.New("caserver: --dir is required")

@@ -40,6 +40,32 @@ func procCPU(b *testing.B, pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
+// procRSS returns a process's peak resident set size in MiB (VmHWM).
+func procRSS(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// benchBinary returns the kastle binary to benchmark: $KASTLE_CA_BENCH_BINARY
+// when set (to compare two builds, run A B A B), else one built from this
+// tree. With caserver.CPUProfileEnv set, the served process writes its CPU
+// profile there (the variable is inherited).
+func benchBinary(b *testing.B) string {
+	if p := os.Getenv("KASTLE_CA_BENCH_BINARY"); p != "" {
+		return p
+	}
+	return kastleBinary(b)
+}
+
 // benchCSRs makes n P-256 CSRs; generating them is the requester's cost,
 // not the service's, so it happens before the clock starts.
 func benchCSRs(b *testing.B, n int) [][]byte {
@@ -144,6 +170,7 @@ func signLoad(b *testing.B, conc, pid int, client *http.Client, send func(c *htt
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "server-cpu-ms/cert")
+	b.ReportMetric(procRSS(b, pid), "server-peak-rss-MiB")
 	// The load generator shares the machine's cores with the server.
 	b.ReportMetric(float64(self.Microseconds())/1000/float64(b.N), "client-cpu-ms/req")
 	b.ReportMetric(0, "ns/op") // wall time per op is req/s's inverse; not useful here
@@ -154,7 +181,7 @@ func signLoad(b *testing.B, conc, pid int, client *http.Client, send func(c *htt
 func BenchmarkSignHTTPSmTLS(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "ca")
 	addr := freeAddr(b)
-	cmd := exec.Command(kastleBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=false", "--mtls=true")
+	cmd := exec.Command(benchBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=false", "--mtls=true")
 	startProc(b, addr, cmd)
 	csrs := benchCSRs(b, 256)
 	caPEM, _ := os.ReadFile(filepath.Join(dir, "ca.crt"))
@@ -243,7 +270,7 @@ func BenchmarkSignCfsslServe(b *testing.B) {
 func BenchmarkSignGRPCmTLS(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "ca")
 	addr := freeAddr(b)
-	cmd := exec.Command(kastleBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=true", "--mtls=true")
+	cmd := exec.Command(benchBinary(b), "ca", "serve", "--dir", dir, "--listen", addr, "--grpc=true", "--mtls=true")
 	startProc(b, addr, cmd)
 	csrs := benchCSRs(b, 256)
 	s := &server{addr: addr, dir: dir}

@@ -4,7 +4,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/subtle"
-	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -157,8 +157,8 @@ func (s *Service) SignCSR(identity, profile string, csrPEM []byte) (*Issued, err
 	}
 	// ParseCSRPEM checked the CSR's signature; signing for its public key
 	// directly avoids checking it twice (an ECDSA verification each).
-	return s.issue(identity, profile, spec, func(spec pki.CertSpec) (*x509.Certificate, error) {
-		return s.CA.Issue(spec, csr.PublicKey)
+	return s.issue(identity, profile, spec, func(spec pki.CertSpec) (*pki.IssuedCert, error) {
+		return s.CA.IssueDER(spec, csr.PublicKey)
 	})
 }
 
@@ -174,12 +174,12 @@ func (s *Service) SignSubject(identity string, req SubjectRequest) (*Issued, err
 	}
 	// The key is made only once the policy has agreed.
 	var key crypto.Signer
-	out, err := s.issue(identity, req.Profile, spec, func(spec pki.CertSpec) (*x509.Certificate, error) {
+	out, err := s.issue(identity, req.Profile, spec, func(spec pki.CertSpec) (*pki.IssuedCert, error) {
 		var err error
 		if key, err = pki.GenerateKey(pki.DefaultKeyAlgorithm); err != nil {
 			return nil, err
 		}
-		return s.CA.Issue(spec, key.Public())
+		return s.CA.IssueDER(spec, key.Public())
 	})
 	if err != nil {
 		return nil, err
@@ -191,7 +191,7 @@ func (s *Service) SignSubject(identity string, req SubjectRequest) (*Issued, err
 }
 
 // issue authorizes spec, signs it with sign and records it.
-func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(pki.CertSpec) (*x509.Certificate, error)) (*Issued, error) {
+func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(pki.CertSpec) (*pki.IssuedCert, error)) (*Issued, error) {
 	if identity == "" {
 		return nil, ErrUnauthenticated
 	}
@@ -209,17 +209,28 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 	if profile == "" {
 		profile = string(DefaultProfile)
 	}
+	// Announce the journal append, so that concurrent issuances share
+	// one fsync.
+	s.Store.expect(1)
+	announced := true
+	defer func() {
+		if announced { // not appended: withdraw
+			s.Store.expect(-1)
+		}
+	}()
 	cert, err := sign(spec)
 	if err != nil {
 		s.Logger.Error("signing failed", "subject", spec.CommonName, "requester", identity, "err", err)
 		return nil, err
 	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: pki.PEMTypeCertificate, Bytes: cert.DER})
 	rec := Record{
 		ID: serialID(cert.SerialNumber), Subject: cert.Subject.String(), SANs: sanStrings(spec),
-		NotAfter: cert.NotAfter.UTC(), Requester: identity, Profile: profile, IssuedAt: time.Now().UTC(),
-		CertPEM: string(pki.EncodeCertPEM(cert)),
+		NotAfter: cert.NotAfter, Requester: identity, Profile: profile, IssuedAt: time.Now().UTC(),
+		CertPEM: string(certPEM),
 	}
-	if err := s.Store.Add(rec); err != nil {
+	announced = false
+	if err := s.Store.add(rec, true); err != nil {
 		// Not recorded, so not handed out: an unrecorded certificate could
 		// not be revoked by id.
 		s.Logger.Error("journal write failed; certificate withheld", "id", rec.ID, "err", err)
@@ -229,7 +240,7 @@ func (s *Service) issue(identity, profile string, spec pki.CertSpec, sign func(p
 	// is the audit record, so the log line is debug-level.
 	s.Logger.Debug("issued", "id", rec.ID, "subject", rec.Subject, "sans", rec.SANs, "notAfter", rec.NotAfter,
 		"requester", identity, "profile", profile)
-	return &Issued{Record: rec, ChainPEM: s.CA.ChainPEM(cert)}, nil
+	return &Issued{Record: rec, ChainPEM: append(certPEM, s.CA.IssuersPEM()...)}, nil
 }
 
 // HoldKey keeps a server-generated key for one later GetKey by requester.

@@ -80,3 +80,55 @@ func TestStoreRejectsCorruptJournal(t *testing.T) {
 		t.Fatalf("corrupt journal: %v", err)
 	}
 }
+
+// TestStoreGroupCommitAnnouncements checks the writer's waiting for
+// announced appends: announced appends are durable and consume their
+// announcement, an announcement never followed by an append only delays
+// the batch (bounded), and appends after Close withdraw theirs.
+func TestStoreGroupCommitAnnouncements(t *testing.T) {
+	path := filepath.Join(t.TempDir(), JournalFile)
+	s, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 1; i <= 16; i++ {
+		s.expect(1)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := s.add(Record{ID: big.NewInt(int64(i)).Text(16), Subject: "CN=x", Requester: "r"}, true); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	if n := s.expected.Load(); n != 0 {
+		t.Errorf("%d announcements left after their appends", n)
+	}
+	// A stray announcement (a signing that failed without withdrawing)
+	// must not block appends.
+	s.expect(1)
+	if err := s.Add(Record{ID: "100", Subject: "CN=y", Requester: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	s.expect(-1)
+	s.Close()
+	s.expect(1)
+	if err := s.add(Record{ID: "101"}, true); !errors.Is(err, ErrClosed) {
+		t.Errorf("add after Close: %v", err)
+	}
+	if n := s.expected.Load(); n != 0 {
+		t.Errorf("a refused append left %d announcements", n)
+	}
+	s2, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	for i := 1; i <= 16; i++ {
+		if _, err := s2.Get(big.NewInt(int64(i)).Text(16)); err != nil {
+			t.Errorf("after reopen: %v", err)
+		}
+	}
+}

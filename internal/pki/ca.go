@@ -215,6 +215,16 @@ func randomSerial() (*big.Int, error) {
 // fails with ErrExternalCA when the CA has no key, and when the CA itself
 // has expired; the new certificate never outlives the CA.
 func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, error) {
+	out, err := ca.IssueDER(spec, pub)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(out.DER)
+}
+
+// IssueDER is Issue without parsing the new certificate, which a CA
+// service answering with PEM does not need.
+func (ca *CA) IssueDER(spec CertSpec, pub crypto.PublicKey) (*IssuedCert, error) {
 	if ca == nil || ca.Cert == nil {
 		return nil, errors.New("pki: issue: no CA")
 	}
@@ -249,11 +259,39 @@ func (ca *CA) Issue(spec CertSpec, pub crypto.PublicKey) (*x509.Certificate, err
 	if tmpl.NotAfter.After(ca.Cert.NotAfter) {
 		tmpl.NotAfter = ca.Cert.NotAfter
 	}
-	cert, err := createCertificate(tmpl, ca.Cert, pub, ca.Key)
+	der, err := createCertificateDER(tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
 		return nil, fmt.Errorf("pki: issue %q: %w", spec.CommonName, err)
 	}
-	return cert, nil
+	out := &IssuedCert{DER: der, SerialNumber: tmpl.SerialNumber, Subject: tmpl.Subject,
+		NotAfter: tmpl.NotAfter.UTC().Truncate(time.Second)}
+	for _, values := range [][]string{tmpl.Subject.Country, tmpl.Subject.Province, tmpl.Subject.Locality,
+		tmpl.Subject.Organization, tmpl.Subject.OrganizationalUnit} {
+		if len(values) > 1 {
+			// The encoding sorts an attribute's values; read them back
+			// in that order.
+			cert, err := x509.ParseCertificate(der)
+			if err != nil {
+				return nil, err
+			}
+			out.Subject = cert.Subject
+			break
+		}
+	}
+	return out, nil
+}
+
+// IssuedCert is a certificate as IssueDER made it, for callers that need
+// a few of its fields but not a parsed certificate.
+type IssuedCert struct {
+	// DER is the certificate.
+	DER          []byte
+	SerialNumber *big.Int
+	// Subject is the subject as encoded (an attribute's several values in
+	// DER order), so its String matches the parsed certificate's.
+	Subject pkix.Name
+	// NotAfter is the end of validity as encoded (whole seconds, UTC).
+	NotAfter time.Time
 }
 
 // IssueKeyPair generates a key of algorithm alg and issues spec for it.

@@ -107,7 +107,13 @@ func (ca *CA) NewIntermediate(cn string, alg KeyAlgorithm, validity time.Duratio
 // ChainPEM returns cert followed by the CA's certificate and its
 // intermediates (not a self-signed root), the bundle a server sends.
 func (ca *CA) ChainPEM(cert *x509.Certificate) []byte {
-	out := EncodeCertPEM(cert)
+	return append(EncodeCertPEM(cert), ca.IssuersPEM()...)
+}
+
+// IssuersPEM is what ChainPEM puts after the certificate: the CA's
+// certificate and its intermediates, up to but not including a root.
+func (ca *CA) IssuersPEM() []byte {
+	var out []byte
 	for _, c := range append([]*x509.Certificate{ca.Cert}, ca.Chain...) {
 		if isSelfIssued(c) {
 			break

@@ -9,11 +9,13 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // KeyAlgorithm names a private-key type with kubeadm's encryptionAlgorithm
@@ -247,20 +249,73 @@ func keyMatches(key crypto.Signer, pub crypto.PublicKey) bool {
 // subjectPublicKey bit string. SHA-1 is what the RFC specifies here; it
 // is an identifier, not a security property.
 func subjectKeyID(pub crypto.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
+	der, err := marshalSPKI(pub)
 	if err != nil {
 		return nil, err
 	}
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
+	// SubjectPublicKeyInfo ::= SEQUENCE { algorithm, subjectPublicKey BIT STRING }
+	in := cryptobyte.String(der)
+	var spki cryptobyte.String
+	var bits asn1.BitString
+	if !in.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.SkipASN1(cbasn1.SEQUENCE) || !spki.ReadASN1BitString(&bits) {
+		return nil, errors.New("pki: malformed SubjectPublicKeyInfo")
 	}
-	if _, err := asn1.Unmarshal(der, &spki); err != nil {
-		return nil, err
-	}
-	sum := sha1.Sum(spki.PublicKey.Bytes)
+	sum := sha1.Sum(bits.Bytes)
 	return sum[:], nil
 }
+
+// marshalSPKI is x509.MarshalPKIXPublicKey, written directly for the
+// ECDSA and Ed25519 keys that sign and are signed most (crypto/x509 goes
+// through reflection-based encoding/asn1, twice per issued certificate).
+func marshalSPKI(pub crypto.PublicKey) ([]byte, error) {
+	var alg, param asn1.ObjectIdentifier
+	var point []byte
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		alg = oidPublicKeyECDSA
+		switch k.Curve {
+		case elliptic.P256():
+			param = oidCurveP256
+		case elliptic.P384():
+			param = oidCurveP384
+		case elliptic.P521():
+			param = oidCurveP521
+		default:
+			return x509.MarshalPKIXPublicKey(pub)
+		}
+		var err error
+		if point, err = k.Bytes(); err != nil {
+			return x509.MarshalPKIXPublicKey(pub)
+		}
+	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return x509.MarshalPKIXPublicKey(pub)
+		}
+		alg, point = oidPublicKeyEd25519, k
+	default:
+		return x509.MarshalPKIXPublicKey(pub)
+	}
+	b := cryptobyte.NewBuilder(make([]byte, 0, 32+len(point)))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(alg)
+			if param != nil {
+				b.AddASN1ObjectIdentifier(param)
+			}
+		})
+		b.AddASN1BitString(point)
+	})
+	return b.Bytes()
+}
+
+// Public-key algorithm and curve identifiers, RFC 5480 and 8410.
+var (
+	oidPublicKeyECDSA   = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+	oidPublicKeyEd25519 = asn1.ObjectIdentifier{1, 3, 101, 112}
+	oidCurveP256        = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidCurveP384        = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidCurveP521        = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+)
 
 // keyUsageFor returns the key usage bits an end-entity certificate for pub
 // should carry: key encipherment only makes sense for RSA key transport.

@@ -42,53 +42,52 @@ func (c *tbsCapture) SignMessage(_ io.Reader, msg []byte, opts crypto.SignerOpts
 	return nil, errTBSCaptured
 }
 
-// createCertificate is x509.CreateCertificate without its verification of
-// the fresh signature. That check guards against faulty opaque signers
+// createCertificateDER is x509.CreateCertificate without its verification
+// of the fresh signature. That check guards against faulty opaque signers
 // (HSMs); for the standard library's own in-memory keys it is a second
 // public-key operation per certificate, about a quarter of a CA service's
 // CPU per issued certificate (docs/performance.md). Other key types take
-// the standard path. The certificate is parsed before it is returned.
-func createCertificate(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) (*x509.Certificate, error) {
+// the standard path. The TBS comes from encodeTBS, or from crypto/x509 for
+// what that does not cover.
+func createCertificateDER(tmpl, parent *x509.Certificate, pub crypto.PublicKey, key crypto.Signer) ([]byte, error) {
 	switch key.(type) {
 	case *ecdsa.PrivateKey, ed25519.PrivateKey, *rsa.PrivateKey:
 	default:
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
-		if err != nil {
+		return x509.CreateCertificate(rand.Reader, tmpl, parent, pub, key)
+	}
+	tbs, alg, hash, ok := encodeTBS(tmpl, parent, pub, key)
+	var opts crypto.SignerOpts = hash
+	if !ok {
+		capture := &tbsCapture{pub: key.Public()}
+		_, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, capture)
+		if !errors.Is(err, errTBSCaptured) {
+			if err == nil {
+				err = errors.New("pki: signer was not called")
+			}
 			return nil, err
 		}
-		return x509.ParseCertificate(der)
-	}
-	capture := &tbsCapture{pub: key.Public()}
-	_, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, capture)
-	if !errors.Is(err, errTBSCaptured) {
-		if err == nil {
-			err = errors.New("pki: signer was not called")
+		tbs, opts = capture.tbs, capture.opts
+		// The signature algorithm is the TBS's third field; the outer one
+		// must be identical (RFC 5280 §4.1.1.2).
+		in := cryptobyte.String(tbs)
+		var body, algElem cryptobyte.String
+		if !in.ReadASN1(&body, cbasn1.SEQUENCE) ||
+			!body.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
+			!body.SkipASN1(cbasn1.INTEGER) ||
+			!body.ReadASN1Element(&algElem, cbasn1.SEQUENCE) {
+			return nil, errors.New("pki: malformed TBSCertificate")
 		}
-		return nil, err
+		alg = algElem
 	}
-	sig, err := crypto.SignMessage(key, rand.Reader, capture.tbs, capture.opts)
+	sig, err := crypto.SignMessage(key, rand.Reader, tbs, opts)
 	if err != nil {
 		return nil, fmt.Errorf("pki: sign certificate: %w", err)
 	}
-	// The signature algorithm is the TBS's third field; the outer one must
-	// be identical (RFC 5280 §4.1.1.2).
-	in := cryptobyte.String(capture.tbs)
-	var body, alg cryptobyte.String
-	if !in.ReadASN1(&body, cbasn1.SEQUENCE) ||
-		!body.SkipOptionalASN1(cbasn1.Tag(0).Constructed().ContextSpecific()) ||
-		!body.SkipASN1(cbasn1.INTEGER) ||
-		!body.ReadASN1Element(&alg, cbasn1.SEQUENCE) {
-		return nil, errors.New("pki: malformed TBSCertificate")
-	}
-	b := cryptobyte.NewBuilder(nil)
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(alg)+len(sig)+16))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(capture.tbs)
+		b.AddBytes(tbs)
 		b.AddBytes(alg)
 		b.AddASN1BitString(sig)
 	})
-	der, err := b.Bytes()
-	if err != nil {
-		return nil, err
-	}
-	return x509.ParseCertificate(der)
+	return b.Bytes()
 }
