@@ -445,7 +445,7 @@ func (s *Store) attempt(key string, st *objState, preconditions *storage.Precond
 	if data, err = s.encode(updated); err != nil {
 		return nil, false, err
 	}
-	if st.data == nil {
+	if st.guessed && st.data == nil {
 		// A guess comes without its stored bytes: compare with its
 		// encoding (a no-op found so is then checked on a read).
 		if st.data, err = s.encode(st.obj); err != nil {
