@@ -780,7 +780,8 @@ func (c *Cacher) waitFor(ctx context.Context, rv string) error {
 // delegate reports whether err from waitFor means "ask Storage".
 func delegate(err error) bool { return errors.Is(err, errNotFresh) }
 
-// Create passes through to the underlying store.
+// Create passes through to the underlying store, and keeps the created
+// state as the first guess of an update that comes before its event.
 func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
 	out, err := c.cfg.Storage.Create(ctx, key, obj)
 	if err == nil {
@@ -796,14 +797,12 @@ func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (ru
 // the key, a stale one costs a failed transaction that returns the
 // current state.
 func (c *Cacher) GuaranteedUpdate(ctx context.Context, key string, preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
-	var out runtime.Object
-	var err error
+	var (
+		out runtime.Object
+		err error
+	)
 	g, ok := c.cfg.Storage.(storage.GuessUpdater)
-	var guess runtime.Object
-	if ok {
-		guess = c.guess(key)
-	}
-	if guess != nil {
+	if guess := c.guess(key); ok && guess != nil {
 		out, err = g.GuaranteedUpdateFrom(ctx, key, guess, preconditions, tryUpdate)
 	} else {
 		out, err = c.cfg.Storage.GuaranteedUpdate(ctx, key, preconditions, tryUpdate)
@@ -815,16 +814,18 @@ func (c *Cacher) GuaranteedUpdate(ctx context.Context, key string, preconditions
 }
 
 // guess returns the freshest state of key the cache knows, nil when it
-// holds none.
+// knows none or is not running.
 func (c *Cacher) guess(key string) runtime.Object {
 	var obj runtime.Object
 	c.mu.RLock()
-	if c.ready && !c.stopped {
-		if e := c.objs[key]; e != nil {
-			obj = e.obj
-		}
+	live := c.ready && !c.stopped
+	if e := c.objs[key]; live && e != nil {
+		obj = e.obj
 	}
 	c.mu.RUnlock()
+	if !live {
+		return nil
+	}
 	c.wmu.Lock()
 	w, ok := c.written[key]
 	c.wmu.Unlock()
