@@ -44,6 +44,18 @@ func (i *instrumented) GuaranteedUpdate(ctx context.Context, key string, p *stor
 	return i.next.GuaranteedUpdate(ctx, key, p, f)
 }
 
+var _ storage.GuessUpdater = (*instrumented)(nil)
+
+// GuaranteedUpdateFrom keeps the watch cache's guess (see
+// storage.GuessUpdater) on its way to the etcd store.
+func (i *instrumented) GuaranteedUpdateFrom(ctx context.Context, key string, guess runtime.Object, p *storage.Preconditions, f storage.UpdateFunc) (runtime.Object, error) {
+	defer i.observe("update", time.Now())
+	if g, ok := i.next.(storage.GuessUpdater); ok {
+		return g.GuaranteedUpdateFrom(ctx, key, guess, p, f)
+	}
+	return i.next.GuaranteedUpdate(ctx, key, p, f)
+}
+
 func (i *instrumented) Delete(ctx context.Context, key string, p *storage.Preconditions, v storage.ValidateDeleteFunc) (runtime.Object, error) {
 	defer i.observe("delete", time.Now())
 	return i.next.Delete(ctx, key, p, v)

@@ -194,6 +194,21 @@ type Interface interface {
 	Count(ctx context.Context, prefix string) (int64, error)
 }
 
+// GuessUpdater is a store whose updates can start from a state the caller
+// already holds (the watch cache's copy of the key) instead of reading the
+// key first: when the guess is current, an update costs one etcd
+// transaction; when it is stale, the transaction fails and its answer is
+// the current state, as with a concurrent write.
+type GuessUpdater interface {
+	// GuaranteedUpdateFrom is GuaranteedUpdate starting from guess, the
+	// caller's copy of key's state, whose resourceVersion is the key's
+	// ModRevision when it was read. guess is shared: the store neither
+	// modifies it nor passes it to tryUpdate. The answer is the one
+	// GuaranteedUpdate would give: an error or a no-op found on the guess
+	// is confirmed on a state read from etcd before it is returned.
+	GuaranteedUpdateFrom(ctx context.Context, key string, guess runtime.Object, preconditions *Preconditions, tryUpdate UpdateFunc) (runtime.Object, error)
+}
+
 // ValueTransformer changes values on their way to and from etcd
 // (encryption at rest). key is the etcd key, bound to the value so a value
 // copied to another key does not read back. stale reports a value written

@@ -177,6 +177,20 @@ type Cacher struct {
 	watchers    map[*cacheWatcher]struct{}
 	watcherList []*cacheWatcher // snapshot of watchers for dispatch
 	stopped     bool
+
+	// written holds, per key, the state a write through this cache made
+	// and the cache has not seen yet: a fresher first guess for the next
+	// update of the key than the cached copy (clients often update again
+	// before the watch event arrives). Entries go once the cache reaches
+	// their revision.
+	wmu     sync.Mutex
+	written map[string]writtenState
+}
+
+// writtenState is an object a write returned, at its revision.
+type writtenState struct {
+	obj runtime.Object
+	rv  int64
 }
 
 var _ storage.Interface = (*Cacher)(nil)
@@ -229,6 +243,7 @@ func New(cfg Config) (*Cacher, error) {
 		objs:       map[string]*entry{},
 		freshCh:    make(chan struct{}),
 		watchers:   map[*cacheWatcher]struct{}{},
+		written:    map[string]writtenState{},
 	}
 	go c.reflect()
 	if cfg.Progress != nil {
@@ -411,6 +426,9 @@ func (c *Cacher) replace(items []runtime.Object, rv int64) error {
 		close(c.readyCh)
 	}
 	c.mu.Unlock()
+	c.wmu.Lock()
+	clear(c.written)
+	c.wmu.Unlock()
 	for _, w := range old {
 		w.terminate()
 	}
@@ -479,6 +497,7 @@ func (c *Cacher) apply(ev storage.Event) error {
 	c.notifyFreshLocked()
 	ws := c.watcherList
 	c.mu.Unlock()
+	c.forgetWritten(key, rv)
 	c.dispatch(ce, ws)
 	return nil
 }
@@ -761,14 +780,103 @@ func (c *Cacher) waitFor(ctx context.Context, rv string) error {
 // delegate reports whether err from waitFor means "ask Storage".
 func delegate(err error) bool { return errors.Is(err, errNotFresh) }
 
-// Create passes through to the underlying store.
+// Create passes through to the underlying store, and keeps the created
+// state as the first guess of an update that comes before its event.
 func (c *Cacher) Create(ctx context.Context, key string, obj runtime.Object) (runtime.Object, error) {
-	return c.cfg.Storage.Create(ctx, key, obj)
+	out, err := c.cfg.Storage.Create(ctx, key, obj)
+	if err == nil {
+		c.recordWritten(key, out)
+	}
+	return out, err
 }
 
-// GuaranteedUpdate passes through to the underlying store.
+// GuaranteedUpdate writes through the underlying store. When that store
+// is a storage.GuessUpdater and the cache holds key, the newer of the
+// cached object and the last state written through the cache is its
+// first guess of the current state: a current guess saves the read of
+// the key, a stale one costs a failed transaction that returns the
+// current state.
 func (c *Cacher) GuaranteedUpdate(ctx context.Context, key string, preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
-	return c.cfg.Storage.GuaranteedUpdate(ctx, key, preconditions, tryUpdate)
+	var (
+		out runtime.Object
+		err error
+	)
+	g, ok := c.cfg.Storage.(storage.GuessUpdater)
+	if guess := c.guess(key); ok && guess != nil {
+		out, err = g.GuaranteedUpdateFrom(ctx, key, guess, preconditions, tryUpdate)
+	} else {
+		out, err = c.cfg.Storage.GuaranteedUpdate(ctx, key, preconditions, tryUpdate)
+	}
+	if err == nil {
+		c.recordWritten(key, out)
+	}
+	return out, err
+}
+
+// guess returns the freshest state of key the cache knows, nil when it
+// knows none or is not running.
+func (c *Cacher) guess(key string) runtime.Object {
+	var obj runtime.Object
+	c.mu.RLock()
+	live := c.ready && !c.stopped
+	if e := c.objs[key]; live && e != nil {
+		obj = e.obj
+	}
+	c.mu.RUnlock()
+	if !live {
+		return nil
+	}
+	c.wmu.Lock()
+	w, ok := c.written[key]
+	c.wmu.Unlock()
+	if !ok {
+		return obj
+	}
+	if obj != nil {
+		if rv, err := c.cfg.Versioner.ObjectResourceVersion(obj); err != nil || rv >= w.rv {
+			return obj
+		}
+	}
+	return w.obj
+}
+
+// recordWritten keeps a copy of obj, which a write of key returned, until
+// the cache sees its revision.
+func (c *Cacher) recordWritten(key string, obj runtime.Object) {
+	rv, err := c.cfg.Versioner.ObjectResourceVersion(obj)
+	if err != nil || rv == 0 || !strings.HasPrefix(key, c.prefix) {
+		return
+	}
+	c.mu.RLock()
+	seen := !c.ready || c.stopped || c.rv >= rv
+	c.mu.RUnlock()
+	if seen {
+		return
+	}
+	cp := obj.DeepCopyObject() // the caller owns obj
+	c.wmu.Lock()
+	if w, ok := c.written[key]; !ok || w.rv < rv {
+		c.written[key] = writtenState{obj: cp, rv: rv}
+	}
+	c.wmu.Unlock()
+	// The event may have been applied since the check above, before the
+	// entry existed for apply to drop.
+	c.mu.RLock()
+	seen = c.rv >= rv
+	c.mu.RUnlock()
+	if seen {
+		c.forgetWritten(key, rv)
+	}
+}
+
+// forgetWritten drops key's written state once the cache holds revision
+// rv of it (or a later one).
+func (c *Cacher) forgetWritten(key string, rv int64) {
+	c.wmu.Lock()
+	if w, ok := c.written[key]; ok && w.rv <= rv {
+		delete(c.written, key)
+	}
+	c.wmu.Unlock()
 }
 
 // Delete passes through to the underlying store.

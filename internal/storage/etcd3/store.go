@@ -324,6 +324,10 @@ type objState struct {
 	// old key): an update rewrites them even when nothing changed.
 	stale bool
 	rev   int64
+	// guessed states are the caller's (GuaranteedUpdateFrom), not read
+	// from etcd: obj is shared, data is obj's encoding rather than the
+	// stored bytes, and only a write may be decided on them.
+	guessed bool
 }
 
 func (s *Store) state(ctx context.Context, kv *mvccpb.KeyValue) (*objState, error) {
@@ -366,19 +370,44 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, preconditions 
 	if err != nil {
 		return nil, err
 	}
+	return s.update(ctx, key, st, preconditions, tryUpdate)
+}
+
+var _ storage.GuessUpdater = (*Store)(nil)
+
+// GuaranteedUpdateFrom implements storage.GuessUpdater: the first
+// transaction is conditioned on guess's resourceVersion, which saves the
+// read of the key when the guess is current. A guess without a
+// resourceVersion is ignored.
+func (s *Store) GuaranteedUpdateFrom(ctx context.Context, key string, guess runtime.Object, preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
+	if guess == nil {
+		return s.GuaranteedUpdate(ctx, key, preconditions, tryUpdate)
+	}
+	rev, err := s.versioner.ObjectResourceVersion(guess)
+	if err != nil || rev <= 0 {
+		return s.GuaranteedUpdate(ctx, key, preconditions, tryUpdate)
+	}
+	return s.update(ctx, key, &objState{obj: guess, rev: rev, guessed: true}, preconditions, tryUpdate)
+}
+
+// update runs tryUpdate on st and writes the result conditioned on st's
+// revision, again on the state a failed transaction returns, until a
+// write succeeds or the answer is an error or a no-op.
+func (s *Store) update(ctx context.Context, key string, st *objState, preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc) (runtime.Object, error) {
 	for {
-		if err := preconditions.Check(key, st.obj); err != nil {
-			return nil, err
+		data, write, err := s.attempt(key, st, preconditions, tryUpdate)
+		if st.guessed && (err != nil || !write) {
+			// The guess may be stale: only the key's state in etcd may
+			// decide an error or a no-op.
+			if st, err = s.current(ctx, key); err != nil {
+				return nil, err
+			}
+			continue
 		}
-		updated, err := tryUpdate(st.obj.DeepCopyObject())
 		if err != nil {
 			return nil, err
 		}
-		data, err := s.encode(updated)
-		if err != nil {
-			return nil, err
-		}
-		if bytes.Equal(data, st.data) && !st.stale {
+		if !write {
 			return st.obj, nil
 		}
 		stored, err := s.toStorage(ctx, key, data)
@@ -400,6 +429,30 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key string, preconditions 
 			return nil, err
 		}
 	}
+}
+
+// attempt checks preconditions on st and applies tryUpdate to a copy of
+// its object; write is false when the result encodes to st's bytes (and
+// st is not stale): there is nothing to write.
+func (s *Store) attempt(key string, st *objState, preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc) (data []byte, write bool, err error) {
+	if err := preconditions.Check(key, st.obj); err != nil {
+		return nil, false, err
+	}
+	updated, err := tryUpdate(st.obj.DeepCopyObject())
+	if err != nil {
+		return nil, false, err
+	}
+	if data, err = s.encode(updated); err != nil {
+		return nil, false, err
+	}
+	if st.guessed && st.data == nil {
+		// A guess comes without its stored bytes: compare with its
+		// encoding (a no-op found so is then checked on a read).
+		if st.data, err = s.encode(st.obj); err != nil {
+			return nil, false, err
+		}
+	}
+	return data, st.stale || !bytes.Equal(data, st.data), nil
 }
 
 // Delete implements storage.Interface. It returns the last state with the
