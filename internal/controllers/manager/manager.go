@@ -211,6 +211,25 @@ func (c *Config) defaults() error {
 	if c.Workers <= 0 {
 		c.Workers = 5
 	}
+	if err := c.clientDefaults(); err != nil {
+		return err
+	}
+	var err error
+	c.enabled, err = selectControllers(c.Controllers)
+	return err
+}
+
+// Validate checks cfg's flag values (controller names, client settings)
+// without starting anything, so a server refuses a bad one at start.
+func Validate(cfg Config) error {
+	if err := cfg.clientDefaults(); err != nil {
+		return err
+	}
+	return ValidateControllers(cfg.Controllers)
+}
+
+// clientDefaults fills in and checks the client settings.
+func (c *Config) clientDefaults() error {
 	if c.QPS == 0 {
 		c.QPS = DefaultQPS
 	}
@@ -227,9 +246,7 @@ func (c *Config) defaults() error {
 	if c.Burst < 0 {
 		return fmt.Errorf("--kube-api-burst %d: must not be negative", c.Burst)
 	}
-	var err error
-	c.enabled, err = selectControllers(c.Controllers)
-	return err
+	return nil
 }
 
 // Run runs the controllers until ctx ends. With leader election it
