@@ -200,7 +200,7 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 	}
 	pkiCh := make(chan pkiResult, 1)
 	if cfg.RunControllers {
-		if err := manager.ValidateControllers(cfg.Controllers.Controllers); err != nil {
+		if err := manager.Validate(cfg.Controllers); err != nil {
 			return err
 		}
 	}

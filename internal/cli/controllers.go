@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kastle-dev/kastle/internal/controllers/csrsigning"
 	"github.com/kastle-dev/kastle/internal/controllers/manager"
@@ -49,6 +50,9 @@ func (c *controllerFlags) add(f *pflag.FlagSet, cfg *manager.Config, signingDefa
 	f.DurationVar(&cfg.NodeMonitorPeriod, "node-monitor-period", 5*time.Second, "how often node heartbeats are checked")
 	f.StringSliceVar(&cfg.Controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out; all: "+
 		strings.Join(manager.ControllerNames(), ", "))
+	f.Float32Var(&cfg.QPS, "kube-api-qps", manager.DefaultQPS, "requests per second each of the controller manager's API clients may send (its typed, dynamic and metadata clients and the namespace controller's and garbage collector's each have their own limit; negative: no limit)")
+	f.IntVar(&cfg.Burst, "kube-api-burst", manager.DefaultBurst, "requests each API client may send at once above --kube-api-qps")
+	f.StringVar(&cfg.ContentType, "kube-api-content-type", runtime.ContentTypeProtobuf, "content type of the controller manager's requests for built-in types (application/vnd.kubernetes.protobuf or application/json)")
 	cfg.LeaderElect = true
 	f.BoolVar(&cfg.LeaderElect, "leader-elect", cfg.LeaderElect, "run the controllers only while holding the kube-system/kube-controller-manager Lease")
 	f.DurationVar(&cfg.LeaseDuration, "leader-elect-lease-duration", manager.DefaultLeaseDuration, "how long a leader's Lease lasts without renewal")

@@ -233,10 +233,15 @@ type: kubernetes.io/service-account-token
 // misspelt name stops the start with an error naming it.
 func TestServerControllersFlag(t *testing.T) {
 	t.Parallel()
-	r := kastleCmd(t, "server", "--data-dir", filepath.Join(t.TempDir(), "bad"), "--secure-port", "0",
-		"--bind-address", "127.0.0.1", "--controllers", "*,-namespaces")
-	if r.code == 0 || !strings.Contains(r.stderr, `"namespaces" is not a known controller`) {
-		t.Fatalf("a misspelt controller was not refused: %s", r)
+	for _, bad := range []struct{ flag, value, want string }{
+		{"--controllers", "*,-namespaces", `"namespaces" is not a known controller`},
+		{"--kube-api-content-type", "application/yaml", `--kube-api-content-type: "application/yaml"`},
+	} {
+		r := kastleCmd(t, "server", "--data-dir", filepath.Join(t.TempDir(), "bad"), "--secure-port", "0",
+			"--bind-address", "127.0.0.1", bad.flag, bad.value)
+		if r.code == 0 || !strings.Contains(r.stderr, bad.want) {
+			t.Fatalf("%s %s was not refused: %s", bad.flag, bad.value, r)
+		}
 	}
 
 	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--controllers", "*,-namespace")

@@ -67,7 +67,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if len(csr.Status.Certificate) > 0 || !c.signer.Handles(csr.Spec.SignerName) || !Approved(csr) || HasCondition(csr, certificatesv1.CertificateFailed) {
 		return nil
 	}
-	certPEM, err := c.signer.Sign(csr)
+	cert, err := c.signer.Issue(csr)
 	var rule *RuleError
 	if errors.As(err, &rule) {
 		c.log.Info("refusing to sign", "csr", csr.Name, "signer", csr.Spec.SignerName, "reason", rule.Msg)
@@ -77,17 +77,12 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return fmt.Errorf("signing %s: %w", csr.Name, err)
 	}
 	if c.Record != nil {
-		block, _ := pem.Decode(certPEM)
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return err
-		}
 		if err := c.Record(ctx, csr, cert); err != nil {
 			return fmt.Errorf("recording the certificate of %s: %w", csr.Name, err)
 		}
 	}
 	out := csr.DeepCopy()
-	out.Status.Certificate = certPEM
+	out.Status.Certificate = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	if _, err := c.client.CertificatesV1().CertificateSigningRequests().UpdateStatus(ctx, out, metav1.UpdateOptions{FieldManager: "kastle-csrsigning"}); err != nil {
 		return err
 	}

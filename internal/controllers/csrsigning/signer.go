@@ -169,6 +169,16 @@ func ruleErr(format string, args ...interface{}) error {
 // spec.usages, lifetime the shorter of the signing duration and
 // spec.expirationSeconds, never past the CA's own expiry.
 func (s *Signer) Sign(csr *certificatesv1.CertificateSigningRequest) ([]byte, error) {
+	cert, err := s.Issue(csr)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), nil
+}
+
+// Issue is Sign returning the parsed certificate (its Raw field is the
+// DER), for callers that also need its fields: no second parse.
+func (s *Signer) Issue(csr *certificatesv1.CertificateSigningRequest) (*x509.Certificate, error) {
 	src, ok := s.cas[csr.Spec.SignerName]
 	if !ok {
 		return nil, ruleErr("signer %q is not handled here", csr.Spec.SignerName)
@@ -218,7 +228,7 @@ func (s *Signer) Sign(csr *certificatesv1.CertificateSigningRequest) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), nil
+	return cert, nil
 }
 
 // ParseRequest decodes a PEM PKCS#10 request and checks its

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 
@@ -93,10 +94,31 @@ type Config struct {
 	Controllers []string
 	// Workers per queue-driven controller (0: 5, as kube-controller-manager).
 	Workers int
-	Log     *slog.Logger
+	// QPS and Burst rate-limit each of the manager's API clients
+	// (--kube-api-qps, --kube-api-burst; 0: DefaultQPS, DefaultBurst; a
+	// negative QPS turns the client-side limit off, as in client-go).
+	// Each client has its own limiter: the typed client that every
+	// controller shares, the dynamic client that creates issuance
+	// records, the metadata client, and the clients of the namespace
+	// controller and the garbage collector.
+	QPS   float32
+	Burst int
+	// ContentType is what the typed clients send and prefer to receive
+	// (--kube-api-content-type; "": protobuf). The dynamic and metadata
+	// clients speak JSON whatever it says.
+	ContentType string
+	Log         *slog.Logger
 
 	enabled map[string]bool
 }
+
+// Client defaults (--kube-api-qps, --kube-api-burst). Higher than
+// kube-controller-manager's 20/30: signing a CSR takes two writes, and
+// the manager also runs what kube-apiserver does in-process upstream.
+const (
+	DefaultQPS   = 200
+	DefaultBurst = 400
+)
 
 // Controller names, as kube-controller-manager names them.
 const (
@@ -189,9 +211,42 @@ func (c *Config) defaults() error {
 	if c.Workers <= 0 {
 		c.Workers = 5
 	}
+	if err := c.clientDefaults(); err != nil {
+		return err
+	}
 	var err error
 	c.enabled, err = selectControllers(c.Controllers)
 	return err
+}
+
+// Validate checks cfg's flag values (controller names, client settings)
+// without starting anything, so a server refuses a bad one at start.
+func Validate(cfg Config) error {
+	if err := cfg.clientDefaults(); err != nil {
+		return err
+	}
+	return ValidateControllers(cfg.Controllers)
+}
+
+// clientDefaults fills in and checks the client settings.
+func (c *Config) clientDefaults() error {
+	if c.QPS == 0 {
+		c.QPS = DefaultQPS
+	}
+	if c.Burst == 0 {
+		c.Burst = DefaultBurst
+	}
+	switch c.ContentType {
+	case "":
+		c.ContentType = runtime.ContentTypeProtobuf
+	case runtime.ContentTypeProtobuf, runtime.ContentTypeJSON:
+	default:
+		return fmt.Errorf("--kube-api-content-type: %q is neither %s nor %s", c.ContentType, runtime.ContentTypeProtobuf, runtime.ContentTypeJSON)
+	}
+	if c.Burst < 0 {
+		return fmt.Errorf("--kube-api-burst %d: must not be negative", c.Burst)
+	}
+	return nil
 }
 
 // Run runs the controllers until ctx ends. With leader election it
@@ -216,16 +271,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	rc := rest.CopyConfig(cfg.Client)
 	rc.UserAgent = "kastle-controller-manager"
-	// Built-in types go as protobuf, as kube-controller-manager's
-	// --kube-api-content-type default: cheaper to encode and decode on
-	// both ends than JSON. The dynamic client keeps JSON.
-	if rc.ContentType == "" {
-		rc.ContentType = runtime.ContentTypeProtobuf
+	// Built-in types go as protobuf by default, as with
+	// kube-controller-manager's --kube-api-content-type: cheaper to
+	// encode and decode on both ends than JSON. The dynamic client keeps
+	// JSON.
+	rc.ContentType = cfg.ContentType
+	if cfg.ContentType == runtime.ContentTypeProtobuf {
 		rc.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	}
-	if rc.QPS == 0 {
-		rc.QPS, rc.Burst = 200, 400
-	}
+	rc.QPS, rc.Burst = cfg.QPS, cfg.Burst
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
@@ -235,6 +289,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
 	if cl.meta, err = metadata.NewForConfig(rc); err != nil {
+		return fmt.Errorf("controller manager client: %w", err)
+	}
+	// Issuance records go through a plain JSON client with a rate limit
+	// of its own (as they had through the dynamic client): it posts the
+	// record and reads no object back.
+	if cl.records, err = rest.UnversionedRESTClientFor(dynamic.ConfigFor(rc)); err != nil {
 		return fmt.Errorf("controller manager client: %w", err)
 	}
 	var legacy *saauth.Issuer
@@ -308,13 +368,25 @@ type clients struct {
 	kube kubernetes.Interface
 	dyn  dynamic.Interface
 	meta metadata.Interface
+	// records creates IssuedCertificates.
+	records rest.Interface
 }
 
 // runControllers starts the informers and every enabled controller, and
 // blocks until ctx ends.
 func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsigning.Signer, legacy *saauth.Issuer) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// On the way out (ctx ended, or a controller failed to build after
+	// the CSR controllers started): stop everything, then wait for it.
+	var wg sync.WaitGroup
+	var started []informers.SharedInformerFactory
+	defer func() {
+		cancel()
+		for _, f := range started {
+			f.Shutdown()
+		}
+		wg.Wait()
+	}()
 	client, on := cl.kube, cfg.enabled
 	var runs []func()
 	add := func(name string, f func()) {
@@ -322,15 +394,19 @@ func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsign
 			runs = append(runs, f)
 		}
 	}
-	factory := informers.NewSharedInformerFactory(client, 0)
-	core := factory.Core().V1()
-	csrs := factory.Certificates().V1().CertificateSigningRequests()
+	// The CSR controllers go first with a factory of their own: its
+	// informer starts before anything else is built, and the other
+	// informers (and the garbage collector's discovery) start only once
+	// it has listed, so approved CSRs are not kept waiting behind the
+	// rest of the start-up.
+	csrFactory := informers.NewSharedInformerFactory(client, 0)
+	csrs := csrFactory.Certificates().V1().CertificateSigningRequests()
 	if signer != nil && on[CSRSigning] {
 		signing, err := csrsigning.New(client, csrs, signer, cfg.Log.With("controller", CSRSigning))
 		if err != nil {
 			return err
 		}
-		signing.Record = recorder(cl.dyn)
+		signing.Record = recorder(cl.records)
 		add(CSRSigning, func() { signing.Run(ctx, cfg.Workers) })
 	}
 	if on[CSRApproving] {
@@ -344,6 +420,21 @@ func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsign
 		cleaner := csrcleaner.New(client, csrs, cfg.CleanerInterval, cfg.Log.With("controller", CSRCleaner))
 		add(CSRCleaner, func() { cleaner.Run(ctx) })
 	}
+	runAll := func() {
+		for _, f := range runs {
+			wg.Add(1)
+			go func() { defer wg.Done(); f() }()
+		}
+		runs = nil
+	}
+	// With a CSR controller enabled the informer exists and starts now.
+	csrsUsed := len(runs) > 0
+	csrFactory.Start(ctx.Done())
+	started = append(started, csrFactory)
+	runAll()
+
+	factory := informers.NewSharedInformerFactory(client, 0)
+	core := factory.Core().V1()
 
 	// Bootstrap tokens live in kube-system, cluster-info in kube-public:
 	// narrow informers instead of watching every Secret and ConfigMap.
@@ -440,21 +531,25 @@ func runControllers(ctx context.Context, cfg Config, cl clients, signer *csrsign
 		}
 		add(ServiceAccountToken, func() { tc.Run(ctx, cfg.Workers) })
 	}
+	if csrsUsed {
+		// Bounded: a slow CSR list must not hold the others back long.
+		wctx, wcancel := context.WithTimeout(ctx, csrHeadStart)
+		cache.WaitFor(wctx, "", csrs.Informer().HasSyncedChecker())
+		wcancel()
+	}
 	// Factories start only the informers a controller asked for.
 	for _, f := range []informers.SharedInformerFactory{factory, tokens, public, nodeLeases, rootCAs, saTokens} {
 		f.Start(ctx.Done())
-		defer f.Shutdown()
+		started = append(started, f)
 	}
-
-	var wg sync.WaitGroup
-	for _, f := range runs {
-		wg.Add(1)
-		go func() { defer wg.Done(); f() }()
-	}
+	runAll()
 	<-ctx.Done()
-	wg.Wait()
 	return nil
 }
+
+// csrHeadStart bounds how long the other controllers wait for the CSR
+// informer's first list before they start anyway.
+const csrHeadStart = 2 * time.Second
 
 // serviceAccountClients returns clients acting as kube-system/name.
 func serviceAccountClients(cl clients, caData []byte, name string) (kubernetes.Interface, metadata.Interface, error) {
@@ -475,12 +570,17 @@ func metaFor(cfg Config) metav1.ObjectMeta {
 }
 
 // recorder keeps the issuance record of CSR-signed certificates as
-// IssuedCertificate objects.
-func recorder(dyn dynamic.Interface) func(context.Context, *certificatesv1.CertificateSigningRequest, *x509.Certificate) error {
+// IssuedCertificate objects. Only the outcome of the create matters, so
+// the created object the server returns is not decoded.
+func recorder(client rest.Interface) func(context.Context, *certificatesv1.CertificateSigningRequest, *x509.Certificate) error {
 	return func(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, cert *x509.Certificate) error {
 		rec := certrecord.FromCertificate(cert)
 		rec.Signer, rec.Requester, rec.CSRName, rec.Source = csr.Spec.SignerName, csr.Spec.Username, csr.Name, certrecord.SourceCSR
-		_, err := dyn.Resource(certrecord.GVR).Create(ctx, rec.Object(), metav1.CreateOptions{FieldManager: "kastle-csrsigning"})
-		return err
+		body, err := rec.Object().MarshalJSON()
+		if err != nil {
+			return err
+		}
+		return client.Post().AbsPath("/apis", certrecord.Group, certrecord.Version, certrecord.Resource).
+			Param("fieldManager", "kastle-csrsigning").Body(body).Do(ctx).Error()
 	}
 }

@@ -23,6 +23,9 @@ type Queue struct {
 	q    workqueue.TypedRateLimitingInterface[string]
 	sync SyncFunc
 	log  *slog.Logger
+	// followed completes once an informer Follow registered has handed
+	// every object of its first list to the queue.
+	followed []cache.DoneChecker
 }
 
 // New returns a queue named name (for logs and metrics) calling sync.
@@ -53,20 +56,27 @@ func (q *Queue) AddObject(obj interface{}) {
 	q.q.Add(key)
 }
 
-// Follow queues the key of every object inf adds or updates.
+// Follow queues the key of every object inf adds or updates; Run waits
+// until inf's first list is queued. Call it before Run.
 func (q *Queue) Follow(inf cache.SharedIndexInformer) error {
-	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    q.AddObject,
 		UpdateFunc: func(_, obj interface{}) { q.AddObject(obj) },
 	})
+	if err == nil {
+		q.followed = append(q.followed, reg.HasSyncedChecker())
+	}
 	return err
 }
 
 // Run waits for the informers to sync, then runs workers until ctx ends
-// and shuts the queue down.
+// and shuts the queue down. The followed informers are waited for
+// without polling, so the workers start as soon as the first list is
+// queued (client-go's WaitForCacheSync looks every 100 ms); synced is
+// then checked (at once when it names the same informers).
 func (q *Queue) Run(ctx context.Context, workers int, synced ...cache.InformerSynced) {
 	defer q.q.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+	if !cache.WaitFor(ctx, "", q.followed...) || !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return
 	}
 	if workers < 1 {
