@@ -78,4 +78,33 @@ func TestChunkedList(t *testing.T) {
 		t.Errorf("kubectl made %d paged requests (%d with continue), want at least %d with all but the first continued:\n%.3000s",
 			pages, continued, n/100, r.stderr)
 	}
+
+	// Unpaged, the list is over 128 KiB: as kube-apiserver, kastle gzips it
+	// for a client that accepts gzip (curl --compressed; client-go asks by
+	// itself and decompresses transparently) and not for one that does not.
+	creds := extractAdmin(t, env.shared)
+	path := "/api/v1/namespaces/" + ns + "/configmaps?labelSelector=" // no selector: the whole list
+	plain := curl(t, env.shared, &creds, path, "-D", "-")
+	zipped := curl(t, env.shared, &creds, path, "-D", "-", "--compressed")
+	if plain.status != 200 || zipped.status != 200 {
+		t.Fatalf("curl list: %d and %d", plain.status, zipped.status)
+	}
+	head := func(r curlResult) (string, string) {
+		h, body, _ := strings.Cut(r.body, "\r\n\r\n")
+		return strings.ToLower(h), body
+	}
+	ph, pbody := head(plain)
+	zh, zbody := head(zipped)
+	if strings.Contains(ph, "content-encoding") || !strings.Contains(zh, "content-encoding: gzip") || !strings.Contains(zh, "vary: accept-encoding") {
+		t.Errorf("headers without gzip:\n%s\nwith --compressed:\n%s", ph, zh)
+	}
+	if len(pbody) < 128<<10 || len(zbody) != len(pbody) {
+		t.Errorf("plain body %d bytes, decompressed body %d bytes; want the same, over 128 KiB", len(pbody), len(zbody))
+	}
+	if n := strings.Count(zbody, `"name":"chunk-`); n != 1100 {
+		t.Errorf("the decompressed list has %d chunk-* items, want 1100", n)
+	}
+	if r := kubectl(t, "get", "cm", "-n", ns, "--chunk-size=0", "-o", "name"); r.code != 0 || strings.Count(r.stdout, "configmap/chunk-") != n {
+		t.Errorf("kubectl get --chunk-size=0: exit %d, %d chunk-* names: %.500s", r.code, strings.Count(r.stdout, "configmap/chunk-"), r.stderr)
+	}
 }

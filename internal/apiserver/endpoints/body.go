@@ -329,8 +329,13 @@ func (q *req) encode(code int, obj runtime.Object, out Output) error {
 }
 
 // writeChunks sends a response body made of chunks through a pooled
-// buffer, so that many small pieces make few writes.
+// buffer, so that many small pieces make few writes; compressed when it is
+// large and the client accepts gzip.
 func (q *req) writeChunks(code int, ct string, body *chunks) {
+	if q.compresses(body.size) {
+		q.writeGzip(code, ct, body.parts)
+		return
+	}
 	q.writeHeader(code, ct)
 	bw := chunkWriters.Get().(*bufio.Writer)
 	bw.Reset(q.w)
@@ -347,8 +352,13 @@ func (q *req) writeChunks(code int, ct string, body *chunks) {
 // chunkWriters are the buffers of writeChunks.
 var chunkWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
-// writeBody sends an encoded response with its warnings.
+// writeBody sends an encoded response with its warnings, compressed when
+// it is large and the client accepts gzip.
 func (q *req) writeBody(code int, ct string, body []byte) {
+	if q.compresses(len(body)) {
+		q.writeGzip(code, ct, [][]byte{body})
+		return
+	}
 	q.writeHeader(code, ct)
 	_, _ = q.w.Write(body)
 }

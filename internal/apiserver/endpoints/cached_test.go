@@ -29,6 +29,8 @@ type cachedEnv struct {
 	h      *Handler
 	store  *registry.Store
 	budget *storage.EncodingBudget
+	// header is added to every request.
+	header http.Header
 }
 
 func newCachedEnv(t testing.TB) *cachedEnv {
@@ -59,9 +61,10 @@ func newCachedEnv(t testing.TB) *cachedEnv {
 
 // response is what a request got.
 type response struct {
-	code int
-	ct   string
-	body []byte
+	code   int
+	ct     string
+	body   []byte
+	header http.Header
 }
 
 // serve answers one get (name != "") or list of namespace ns. reference
@@ -71,7 +74,7 @@ func (e *cachedEnv) serve(t testing.TB, name, query, accept string, reference bo
 	t.Helper()
 	w := httptest.NewRecorder()
 	e.serveTo(t, w, name, query, accept, reference)
-	return response{code: w.Code, ct: w.Header().Get("Content-Type"), body: w.Body.Bytes()}
+	return response{code: w.Code, ct: w.Header().Get("Content-Type"), body: w.Body.Bytes(), header: w.Header()}
 }
 
 // serveTo is serve writing to w.
@@ -83,6 +86,9 @@ func (e *cachedEnv) serveTo(t testing.TB, w http.ResponseWriter, name, query, ac
 	}
 	r := httptest.NewRequest("GET", path+"?"+query, nil)
 	r.Header.Set("Accept", accept)
+	for k, v := range e.header {
+		r.Header[k] = v
+	}
 	q := &req{h: e.h, w: w, r: r, res: e.store.Resource, store: e.store, ns: "ns",
 		info: &request.Info{IsResourceRequest: true, Verb: verb, Namespace: "ns", Name: name, Resource: "configmaps", APIVersion: "v1"}}
 	var err error
