@@ -30,6 +30,9 @@ func BenchmarkList1000(b *testing.B) {
 		}
 	}
 	benchForms(b, e, "", "", map[string]string{"json": "application/json", "protobuf": acceptProto, "table": acceptTable, "metadata": acceptMetaListPB})
+	// What a Go client gets: client-go asks for gzip by itself.
+	e.header = http.Header{"Accept-Encoding": {"gzip"}}
+	benchForms(b, e, "", "", map[string]string{"json-gzip": "application/json", "protobuf-gzip": acceptProto})
 }
 
 // benchForms runs one sub-benchmark per form (name → Accept) and way:
