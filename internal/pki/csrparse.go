@@ -50,6 +50,9 @@ var (
 	oidExtensionRequest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 14}
 )
 
+// maxCSRExtensions bounds the extensions the parser reads in one request.
+const maxCSRExtensions = 32
+
 // csrSignatureAlgorithms maps the DER contents of a signature algorithm
 // OID to crypto/x509's value, with whether the parameters are an explicit
 // NULL (RSA PKCS #1 v1.5) or absent (ECDSA, Ed25519). RSA-PSS, SHA-1 and
@@ -349,9 +352,14 @@ func parseCSRAttributes(attrs cryptobyte.String, out *x509.CertificateRequest) b
 		if atvValue == nil {
 			atvValue = e.Value
 		}
+		// crypto/x509 rejects duplicates. The search is quadratic, so many
+		// extensions (never seen from a real client) go to crypto/x509.
+		if len(out.Extensions) >= maxCSRExtensions {
+			return false
+		}
 		for _, prev := range out.Extensions {
 			if prev.Id.Equal(id) {
-				return false // crypto/x509 rejects duplicates
+				return false
 			}
 		}
 		if bytes.Equal(idDER, derOIDExtSAN) && !parseCSRSANs(value, out) {

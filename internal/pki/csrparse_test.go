@@ -211,6 +211,10 @@ func TestParseCSRShapes(t *testing.T) {
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	spiffe, _ := url.Parse("spiffe://cluster.local/ns/default/sa/x")
 	withPort, _ := url.Parse("https://h.example:8443/")
+	var manyExts []pkix.Extension
+	for i := range maxCSRExtensions + 1 {
+		manyExts = append(manyExts, pkix.Extension{Id: asn1.ObjectIdentifier{1, 2, 3, i}, Value: []byte{1}})
+	}
 	for _, tc := range []struct {
 		name    string
 		key     crypto.Signer
@@ -231,6 +235,7 @@ func TestParseCSRShapes(t *testing.T) {
 		{"URI with a port", p256, x509.CertificateRequest{URIs: []*url.URL{withPort}}, false},
 		{"duplicate extension", p256, x509.CertificateRequest{ExtraExtensions: []pkix.Extension{
 			{Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{1}}, {Id: asn1.ObjectIdentifier{1, 2, 3}, Value: []byte{2}}}}, false},
+		{"many extensions", p256, x509.CertificateRequest{ExtraExtensions: manyExts}, false},
 		{"other attribute", p256, x509.CertificateRequest{Subject: pkix.Name{CommonName: "a"}, Attributes: []pkix.AttributeTypeAndValueSET{{
 			Type: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 7}, Value: [][]pkix.AttributeTypeAndValue{{{Type: asn1.ObjectIdentifier{1, 2}, Value: "x"}}}}}}, false},
 	} {
@@ -364,5 +369,53 @@ func TestParseOID(t *testing.T) {
 		if ok != (err == nil) || ok && !reflect.DeepEqual(got, want) {
 			t.Errorf("%x: parseOID = %v, %v; encoding/asn1 %v, %v", der, got, ok, want, err)
 		}
+	}
+}
+
+// BenchmarkParseCSR compares the parser with crypto/x509 on the request
+// the CA service's benchmark sends (P-256, a CN and one DNS SAN) and on a
+// larger one (RSA, a full subject, four kinds of SAN, a critical
+// extension).
+func BenchmarkParseCSR(b *testing.B) {
+	p256, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	spiffe, _ := url.Parse("spiffe://cluster.local/ns/default/sa/web")
+	for _, tc := range []struct {
+		name string
+		key  crypto.Signer
+		tmpl x509.CertificateRequest
+	}{
+		{"service", p256, x509.CertificateRequest{Subject: pkix.Name{CommonName: "bench-1"}, DNSNames: []string{"bench-1.example.com"}}},
+		{"full", rsaKey, x509.CertificateRequest{
+			Subject: pkix.Name{Country: []string{"FR"}, Province: []string{"IdF"}, Locality: []string{"Paris"},
+				Organization: []string{"kastle", "system:masters"}, OrganizationalUnit: []string{"ops"}, CommonName: "web"},
+			DNSNames: []string{"web", "web.example.com"}, IPAddresses: []net.IP{net.IPv4(10, 0, 0, 1), net.IPv6loopback},
+			URIs: []*url.URL{spiffe}, EmailAddresses: []string{"ops@example.com"},
+			ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 19}, Critical: true, Value: []byte{0x30, 0}}},
+		}},
+	} {
+		der, err := x509.CreateCertificateRequest(rand.Reader, &tc.tmpl, tc.key)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !compareCSRParsers(b, der) {
+			b.Fatal("not handled by the parser")
+		}
+		b.Run(tc.name+"/hand", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := parseCSR(der); !ok {
+					b.Fatal("not handled")
+				}
+			}
+		})
+		b.Run(tc.name+"/x509", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := x509.ParseCertificateRequest(der); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
