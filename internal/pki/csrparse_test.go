@@ -23,6 +23,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // compareCSRParsers parses der with the hand-written parser and with
@@ -417,5 +419,30 @@ func BenchmarkParseCSR(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidStringMatchesASN1 checks, for every byte value in every string
+// type, that validString accepts exactly what encoding/asn1 decodes into a
+// string (the parser falls back on the string types it does not cover).
+func TestValidStringMatchesASN1(t *testing.T) {
+	tags := []int{asn1.TagPrintableString, asn1.TagUTF8String, asn1.TagIA5String}
+	values := [][]byte{{}, {0xc3, 0xa9}, {0xe5, 0x8c, 0x97}, {0xc3}, {0xed, 0xa0, 0x80}, {0xf4, 0x90, 0x80, 0x80}}
+	for b := range 256 {
+		values = append(values, []byte{'a', byte(b)})
+	}
+	for _, tag := range tags {
+		for _, v := range values {
+			full, err := asn1.Marshal(asn1.RawValue{Tag: tag, Bytes: v})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got any
+			_, err = asn1.Unmarshal(full, &got)
+			_, isString := got.(string)
+			if want := err == nil && isString; validString(cbasn1.Tag(tag), string(v)) != want {
+				t.Errorf("tag %d, %x: validString = %v, encoding/asn1 decodes a string: %v", tag, v, !want, want)
+			}
+		}
 	}
 }
