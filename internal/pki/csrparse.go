@@ -73,7 +73,8 @@ var csrSignatureAlgorithms = []struct {
 
 // ParseCSRDER parses a DER PKCS #10 request as x509.ParseCertificateRequest
 // does, with the same result and errors, faster for the requests kastle's
-// clients send. The signature is not checked.
+// clients send. The signature is not checked. Like crypto/x509's Raw
+// fields, the result may share der's memory.
 func ParseCSRDER(der []byte) (*x509.CertificateRequest, error) {
 	if csr, ok := parseCSR(der); ok {
 		return csr, nil
