@@ -48,7 +48,7 @@ func ParseCSRPEM(data []byte) (*x509.CertificateRequest, error) {
 		if block.Type != PEMTypeCSR && block.Type != "NEW CERTIFICATE REQUEST" {
 			continue
 		}
-		csr, err := x509.ParseCertificateRequest(block.Bytes)
+		csr, err := ParseCSRDER(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("pki: parse CSR: %w", err)
 		}

@@ -238,7 +238,7 @@ func ParseRequest(data []byte) (*x509.CertificateRequest, error) {
 	if block == nil || block.Type != "CERTIFICATE REQUEST" {
 		return nil, errors.New("spec.request is not a PEM CERTIFICATE REQUEST")
 	}
-	req, err := x509.ParseCertificateRequest(block.Bytes)
+	req, err := pki.ParseCSRDER(block.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("parsing the certificate request: %w", err)
 	}
