@@ -273,7 +273,7 @@ type chunks struct {
 // unit is parts[start:end] of a list body: one item and its separator.
 type unit struct {
 	start, end int
-	item       []byte              // the item itself, the last part
+	item       []byte             // the item itself, the last part
 	enc        *storage.Encodings // where its forms are kept, or nil
 }
 
