@@ -19,13 +19,81 @@ const EncodingSlots = 8
 type Encodings struct {
 	budget   *EncodingBudget
 	slots    [EncodingSlots]atomic.Pointer[[]byte]
+	linked   [LinkedSlots]atomic.Pointer[linkedForm]
 	released atomic.Bool
+	// id tells object versions apart for the linked forms: unlike an
+	// address, it is never reused.
+	id uint64
 }
+
+// LinkedSlots is how many forms that depend on the preceding object of a
+// response (see Linked) an Encodings holds.
+const LinkedSlots = 2
+
+// linkedForm is a form built to follow the object version whose
+// Encodings has id after.
+type linkedForm struct {
+	after uint64
+	b     []byte
+}
+
+// encodingIDs numbers Encodings.
+var encodingIDs atomic.Uint64
 
 // NewEncodings returns an empty cache of one object version's forms,
 // charging budget.
 func NewEncodings(budget *EncodingBudget) *Encodings {
-	return &Encodings{budget: budget}
+	return &Encodings{budget: budget, id: encodingIDs.Add(1)}
+}
+
+// LinkedKept returns the form in linked slot slot when the kept one was
+// built to follow prev, nil otherwise; it builds nothing.
+func (e *Encodings) LinkedKept(slot int, prev *Encodings) []byte {
+	if e == nil || prev == nil {
+		return nil
+	}
+	if f := e.linked[slot].Load(); f != nil && f.after == prev.id {
+		return f.b
+	}
+	return nil
+}
+
+// Linked returns the form in linked slot slot that follows the object
+// version prev, building it with build when the kept one was built to
+// follow another version (or none is kept). It is for forms that refer to
+// the bytes before them in a response, such as a compressed list item
+// whose back-references reach into the previous item; each object keeps
+// one such form per slot, for the predecessor it last had. A nil
+// Encodings (or a nil prev) builds every time.
+func (e *Encodings) Linked(slot int, prev *Encodings, build func() ([]byte, error)) ([]byte, error) {
+	if e == nil || prev == nil {
+		return build()
+	}
+	old := e.linked[slot].Load()
+	if old != nil && old.after == prev.id {
+		return old.b, nil
+	}
+	b, err := build()
+	if err != nil {
+		return nil, err
+	}
+	if e.released.Load() || !e.budget.take(len(b)) {
+		return b, nil
+	}
+	if !e.linked[slot].CompareAndSwap(old, &linkedForm{after: prev.id, b: b}) {
+		// Another reader replaced it meanwhile; keep theirs.
+		e.budget.give(len(b))
+		return b, nil
+	}
+	if old != nil {
+		e.budget.give(len(old.b))
+	}
+	// As in Get: a Release between the check and the store must not keep
+	// the form.
+	if e.released.Load() {
+		e.dropLinked(slot)
+	}
+	return b, nil
 }
 
 // Get returns the form in slot, building it with build when it is not
@@ -69,11 +137,20 @@ func (e *Encodings) Release() {
 	for i := range e.slots {
 		e.drop(i)
 	}
+	for i := range e.linked {
+		e.dropLinked(i)
+	}
 }
 
 func (e *Encodings) drop(slot int) {
 	if b := e.slots[slot].Swap(nil); b != nil {
 		e.budget.give(len(*b))
+	}
+}
+
+func (e *Encodings) dropLinked(slot int) {
+	if f := e.linked[slot].Swap(nil); f != nil {
+		e.budget.give(len(f.b))
 	}
 }
 

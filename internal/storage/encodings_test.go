@@ -81,3 +81,64 @@ func TestEncodingsReleaseRace(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodingsLinked checks that a linked form is kept per predecessor:
+// reused while the predecessor version is the same, rebuilt (and the
+// budget moved to the new bytes) when it changes, never reused for a new
+// version that happens to be allocated where an old one was.
+func TestEncodingsLinked(t *testing.T) {
+	budget := NewEncodingBudget(100)
+	e := NewEncodings(budget)
+	a, b := NewEncodings(budget), NewEncodings(budget)
+	builds := 0
+	build := func(s string) func() ([]byte, error) {
+		return func() ([]byte, error) { builds++; return []byte(s), nil }
+	}
+	get := func(prev *Encodings, s string) string {
+		t.Helper()
+		got, err := e.Linked(0, prev, build(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(got)
+	}
+	if got := get(a, "after-a"); got != "after-a" || builds != 1 {
+		t.Fatalf("first: %q, %d builds", got, builds)
+	}
+	if got := get(a, "again"); got != "after-a" || builds != 1 {
+		t.Fatalf("same predecessor: %q, %d builds; want the kept form", got, builds)
+	}
+	if got := get(b, "after-b"); got != "after-b" || builds != 2 || budget.Used() != int64(len("after-b")) {
+		t.Fatalf("other predecessor: %q, %d builds, budget %d", got, builds, budget.Used())
+	}
+	if got := get(a, "after-a2"); got != "after-a2" {
+		t.Fatalf("back to the first predecessor: %q; one form per slot is kept", got)
+	}
+	// A slot of its own is independent.
+	if got, _ := e.Linked(1, a, build("slot1")); string(got) != "slot1" {
+		t.Fatalf("slot 1: %q", got)
+	}
+	if got := get(nil, "no predecessor"); got != "no predecessor" {
+		t.Fatalf("nil predecessor: %q", got)
+	}
+	// Versions never share an id, whatever their addresses.
+	seen := map[uint64]bool{}
+	for range 1000 {
+		n := NewEncodings(nil)
+		if seen[n.id] {
+			t.Fatalf("id %d reused", n.id)
+		}
+		seen[n.id] = true
+	}
+	e.Release()
+	if budget.Used() != 0 {
+		t.Fatalf("budget used %d after Release", budget.Used())
+	}
+	if got := get(a, "released"); got != "released" || budget.Used() != 0 {
+		t.Fatalf("after Release: %q, budget %d; nothing may be kept", got, budget.Used())
+	}
+	var nilEnc *Encodings
+	if got, _ := nilEnc.Linked(0, a, build("nil")); string(got) != "nil" {
+		t.Fatalf("nil Encodings: %q", got)
+	}
+}

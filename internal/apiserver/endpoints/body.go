@@ -333,7 +333,9 @@ func (q *req) encode(code int, obj runtime.Object, out Output) error {
 // large and the client accepts gzip.
 func (q *req) writeChunks(code int, ct string, body *chunks) {
 	if q.compresses(body.size) {
-		q.writeGzip(code, ct, body.parts)
+		if body.units == nil || !q.writeGzipList(code, ct, body) {
+			q.writeGzip(code, ct, body.parts)
+		}
 		return
 	}
 	q.writeHeader(code, ct)

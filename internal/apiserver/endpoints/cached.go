@@ -141,12 +141,27 @@ func (q *req) listBody(page *registry.Page, out Output) (body *chunks, ok bool, 
 		}
 		size += len(items[i])
 	}
+	// A plain list that goes out compressed is compressed item by item
+	// (see writeGzipList): the body records where each item is.
+	units := out.As == "" && q.compresses(size)
 	if out.Media == mediaJSON {
-		body, err = q.jsonList(shell, items, size)
+		body, err = q.jsonList(shell, items, size, units)
 	} else {
-		body, err = protoList(shell.GetObjectKind().GroupVersionKind(), lm, items, size)
+		body, err = protoList(shell.GetObjectKind().GroupVersionKind(), lm, items, size, units)
 	}
-	return body, err == nil, err
+	if err != nil {
+		return nil, false, err
+	}
+	if units {
+		body.link = linkJSONItem
+		if out.Media == mediaProtobuf {
+			body.link = linkProtobufItem
+		}
+		for i := range body.units {
+			body.units[i].enc = pageEnc(page, i)
+		}
+	}
+	return body, true, nil
 }
 
 // pageEnc returns the cached forms of item i of page, or nil.
@@ -160,7 +175,7 @@ func pageEnc(page *registry.Page, i int) *storage.Encodings {
 // jsonList writes a list whose items are already JSON: the serializer
 // encodes the list without items, and the items go between the brackets
 // its (last) items field ends with.
-func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) (*chunks, error) {
+func (q *req) jsonList(shell runtime.Object, items [][]byte, size int, units bool) (*chunks, error) {
 	if err := meta.SetList(shell, []runtime.Object{}); err != nil {
 		return nil, err
 	}
@@ -174,13 +189,20 @@ func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) (*chunks,
 		return nil, fmt.Errorf("%T does not end with its items", shell)
 	}
 	out := newChunks(2*len(items)+2, 0)
+	if units {
+		out.units = make([]unit, 0, len(items))
+	}
 	out.add(h[:len(h)-len(tail)])
 	comma := []byte{','}
 	for i, it := range items {
+		start := len(out.parts)
 		if i > 0 {
 			out.add(comma)
 		}
 		out.add(it)
+		if units {
+			out.unit(start, it)
+		}
 	}
 	out.add([]byte(tail))
 	return out, nil
@@ -189,7 +211,7 @@ func (q *req) jsonList(shell runtime.Object, items [][]byte, size int) (*chunks,
 // protoList writes a list message (metadata is field 1, items field 2, as
 // plainList checked) from item messages, in the envelope the protobuf
 // serializer uses.
-func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, size int) (*chunks, error) {
+func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, size int, units bool) (*chunks, error) {
 	lmb, err := lm.Marshal()
 	if err != nil {
 		return nil, err
@@ -199,9 +221,16 @@ func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, 
 		raw += 1 + uvarintLen(len(it))
 	}
 	return protoEnvelope(gvk, raw, func(w *chunks) {
+		if units {
+			w.units = make([]unit, 0, len(items))
+		}
 		w.field(0x0a, lmb) // field 1, length-delimited
 		for _, it := range items {
+			start := len(w.parts)
 			w.field(0x12, it) // field 2, length-delimited
+			if units {
+				w.unit(start, it)
+			}
 		}
 	}), nil
 }
@@ -234,6 +263,23 @@ type chunks struct {
 	parts [][]byte
 	arena []byte
 	size  int
+	// units are a list's items, each with what precedes it (a comma, a
+	// protobuf tag and length), for compression item by item; link is
+	// the linked slot their compressed forms go in.
+	units []unit
+	link  int
+}
+
+// unit is parts[start:end] of a list body: one item and its separator.
+type unit struct {
+	start, end int
+	item       []byte             // the item itself, the last part
+	enc        *storage.Encodings // where its forms are kept, or nil
+}
+
+// unit records parts[start:] as the unit of item.
+func (c *chunks) unit(start int, item []byte) {
+	c.units = append(c.units, unit{start: start, end: len(c.parts), item: item})
 }
 
 func newChunks(parts, arena int) *chunks {
