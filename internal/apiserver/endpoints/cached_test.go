@@ -35,8 +35,14 @@ type cachedEnv struct {
 
 func newCachedEnv(t testing.TB) *cachedEnv {
 	t.Helper()
+	return newCachedEnvBudget(t, 64<<20)
+}
+
+// newCachedEnvBudget is newCachedEnv with an encodings budget of bytes.
+func newCachedEnvBudget(t testing.TB, bytes int64) *cachedEnv {
+	t.Helper()
 	st := registrytest.NewStore(t, testClient, "", "configmaps")
-	budget := storage.NewEncodingBudget(64 << 20)
+	budget := storage.NewEncodingBudget(bytes)
 	c, err := cacher.New(cacher.Config{Storage: st.Storage, Prefix: st.Prefix, NewFunc: st.Resource.New, Encodings: budget})
 	if err != nil {
 		t.Fatal(err)

@@ -153,7 +153,11 @@ func (q *req) writeGzipList(code int, ct string, body *chunks) bool {
 	if len(missing) > maxUnitBuilds {
 		if keep {
 			for _, i := range missing[:maxUnitBuilds] {
-				_, _ = build(i)
+				// A form not kept (the encodings budget is spent) would
+				// be built again by every request: stop warming.
+				if _, err := build(i); err != nil || us[i].enc.LinkedKept(body.link, us[i-1].enc) == nil {
+					break
+				}
 			}
 		}
 		return false

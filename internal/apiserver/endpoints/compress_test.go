@@ -343,3 +343,54 @@ func TestGzipListItemByItem(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestGzipListBudgetSpent checks that when the encodings budget leaves
+// no room for the compressed forms, lists still go out correctly
+// compressed and stop building forms nobody keeps.
+func TestGzipListBudgetSpent(t *testing.T) {
+	// The items' JSON (~370 KiB) fits, half of their compressed
+	// forms (random hex: about half of the item) does not.
+	const budget = 460 << 10
+	e := newCachedEnvBudget(t, budget)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 300; i++ {
+		payload := make([]byte, 450)
+		for j := range payload {
+			payload[j] = byte(r.Uint32())
+		}
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("cm-%03d", i), Namespace: "ns"},
+			Data:       map[string]string{"payload": fmt.Sprintf("%x", payload)},
+		}
+		if _, err := e.store.Create(ctx, "ns", cm, registry.WriteOptions{FieldManager: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plain := e.serve(t, "", "", "application/json", false)
+	if len(plain.body) <= gzipThreshold || e.budget.Used() > budget*9/10 {
+		t.Fatalf("set-up: body %d bytes, budget used %d of %d", len(plain.body), e.budget.Used(), budget)
+	}
+	e.header = http.Header{"Accept-Encoding": {"gzip"}}
+	defer func() { e.header = nil }()
+	for round := 0; round < 8; round++ {
+		builds := unitBuilds.Load()
+		got := e.serve(t, "", "", "application/json", false)
+		zr, err := gzip.NewReader(bytes.NewReader(got.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil || !bytes.Equal(body, plain.body) {
+			t.Fatalf("round %d: gunzipped body differs (%v)", round, err)
+		}
+		// Warming fills what room there is in the first rounds; then
+		// each list builds only the one form that finds the budget spent.
+		if n := unitBuilds.Load() - builds; round >= 6 && n > 1 {
+			t.Errorf("round %d: %d forms built that cannot be kept; want at most the one that finds the budget spent", round, n)
+		}
+	}
+	if e.budget.Used() > budget {
+		t.Errorf("budget used %d of %d", e.budget.Used(), budget)
+	}
+}
