@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,8 +166,18 @@ func TestFreePortAndMachine(t *testing.T) {
 }
 
 func TestPassesFormats(t *testing.T) {
-	ps := passes("1,8", time.Second)
+	ps := passes("1,8", time.Second, false)
 	if len(ps) != 2 || ps[0].Format != "json" || ps[1].Format != "protobuf" || !strings.Contains(strings.Join(ps[1].Args, " "), "--protobuf") {
 		t.Fatalf("passes = %+v", ps)
+	}
+	for _, p := range ps {
+		if slices.Contains(p.Args, "--disable-compression") {
+			t.Fatalf("compression disabled by default: %+v", p)
+		}
+	}
+	for _, p := range passes("1,8", time.Second, true) {
+		if !slices.Contains(p.Args, "--disable-compression") {
+			t.Fatalf("--disable-compression not passed on: %+v", p)
+		}
 	}
 }

@@ -30,6 +30,9 @@ type config struct {
 	Work        string // scratch directory; "" makes a temporary one
 	JSONOut     string
 	Repo        string // kastle checkout (the current directory)
+	// DisableCompression makes the load generator refuse gzip, leaving out
+	// both servers' compression and its own decompression.
+	DisableCompression bool
 }
 
 func parseFlags(args []string, out io.Writer) (config, error) {
@@ -39,6 +42,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.Rounds, "rounds", 2, "rounds; each runs the anchor, then kastle")
 	fs.DurationVar(&c.Duration, "duration", 5*time.Second, "loadgen --duration: length of each (scenario, concurrency) step")
 	fs.StringVar(&c.Concurrency, "concurrency", "1,8,32", "loadgen --concurrency")
+	fs.BoolVar(&c.DisableCompression, "disable-compression", false, "loadgen --disable-compression: no gzip-compressed responses (client-go asks for them by default)")
 	fs.StringVar(&c.AnchorBin, "anchor-bin", "", "directory holding the anchor's etcd and kube-apiserver (default: run bench/anchor/build.sh)")
 	fs.StringVar(&c.Kastle, "kastle", "", "kastle binary (default: build ./cmd/kastle)")
 	fs.StringVar(&c.Work, "work", "", "scratch directory for builds, data and run reports (default: a temporary one, removed afterwards)")
@@ -85,11 +89,17 @@ type target struct {
 }
 
 // passes are the loadgen invocations of one run of one target.
-func passes(concurrency string, d time.Duration) []pass {
-	return []pass{
+func passes(concurrency string, d time.Duration, disableCompression bool) []pass {
+	ps := []pass{
 		{Format: "json", Args: []string{"--scenarios", "create,get,list,update,watch", "--concurrency", concurrency, "--duration", d.String()}},
 		{Format: "protobuf", Args: []string{"--protobuf", "--scenarios", "get,list", "--concurrency", concurrency, "--duration", d.String()}},
 	}
+	if disableCompression {
+		for i := range ps {
+			ps[i].Args = append(ps[i].Args, "--disable-compression")
+		}
+	}
+	return ps
 }
 
 // pass is one loadgen coldstart invocation.
@@ -134,7 +144,7 @@ func compare(ctx context.Context, cfg config, out, log io.Writer) error {
 	var runs []runReport
 	for round := 1; round <= cfg.Rounds; round++ {
 		for _, t := range targets {
-			for _, p := range passes(cfg.Concurrency, cfg.Duration) {
+			for _, p := range passes(cfg.Concurrency, cfg.Duration, cfg.DisableCompression) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}

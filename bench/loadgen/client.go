@@ -41,7 +41,7 @@ const cleanupTimeout = 60 * time.Second
 // client-side rate limit, and an explicit content type. The content type is
 // always set because client-go otherwise picks protobuf for built-in types by
 // itself, and a JSON run must really be JSON.
-func loadRESTConfig(path string, protobuf bool) (*rest.Config, error) {
+func loadRESTConfig(path string, protobuf, disableCompression bool) (*rest.Config, error) {
 	rc, err := clientcmd.BuildConfigFromFlags("", path)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
@@ -49,6 +49,7 @@ func loadRESTConfig(path string, protobuf bool) (*rest.Config, error) {
 	rc.QPS = -1 // negative disables client-go's token bucket
 	rc.Burst = 1 << 20
 	rc.UserAgent = "kastle-loadgen"
+	rc.DisableCompression = disableCompression
 	if protobuf {
 		rc.ContentType = contentTypeProtobuf
 		rc.AcceptContentTypes = contentTypeProtobuf + "," + contentTypeJSON

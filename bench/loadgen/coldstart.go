@@ -108,7 +108,7 @@ var errKubeconfig = errors.New("kubeconfig not loadable")
 // probeReady makes one GET /readyz. It reports false with the reason when the
 // answer is anything but 200.
 func probeReady(ctx context.Context, kubeconfig string) (bool, error) {
-	rc, err := loadRESTConfig(kubeconfig, false)
+	rc, err := loadRESTConfig(kubeconfig, false, false)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", errKubeconfig, err)
 	}

@@ -62,6 +62,10 @@ type config struct {
 	// RSSEvery, with ServerPID, samples the server's RSS this often while
 	// the scenarios run (0: do not), for memory-over-time curves.
 	RSSEvery time.Duration
+	// DisableCompression stops client-go asking for gzip (kubectl's
+	// --disable-compression), for runs that leave out the client's
+	// decompression.
+	DisableCompression bool
 
 	// Coldstart mode only.
 	Cmd          string
@@ -84,6 +88,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&scenarios, "scenarios", strings.Join(allScenarios(), ","), "comma-separated scenarios to run, in order; empty for none (coldstart only)")
 	fs.StringVar(&conc, "concurrency", "1,8,32", "comma-separated worker counts; each scenario except watch runs once per count")
 	fs.BoolVar(&cfg.Protobuf, "protobuf", false, "send and accept application/vnd.kubernetes.protobuf instead of JSON")
+	fs.BoolVar(&cfg.DisableCompression, "disable-compression", false, "do not ask for gzip-compressed responses (client-go asks by default, and servers compress bodies over 128 KiB)")
 	fs.StringVar(&cfg.JSONOut, "json-out", "", "also write the results as JSON to this file")
 	fs.Int64Var(&cfg.MaxRequests, "max-requests", 1_000_000, "upper bound on requests per step")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "at most this many requests per second in each step, over all workers (0: no limit)")

@@ -23,7 +23,7 @@ func TestParseFlags(t *testing.T) {
 			check: func(t *testing.T, c config) {
 				if c.Mode != modeRun || c.Namespace != "loadgen" || c.Duration != 10*time.Second ||
 					!slices.Equal(c.Scenarios, allScenarios()) || !slices.Equal(c.Concurrency, []int{1, 8, 32}) ||
-					c.Protobuf || c.JSONOut != "" || c.ServerPID != 0 || c.Watchers != 100 || c.WatchEvents != 500 || c.NoCleanup {
+					c.Protobuf || c.JSONOut != "" || c.ServerPID != 0 || c.Watchers != 100 || c.WatchEvents != 500 || c.NoCleanup || c.DisableCompression {
 					t.Errorf("defaults = %+v", c)
 				}
 			},
@@ -31,11 +31,11 @@ func TestParseFlags(t *testing.T) {
 		{
 			name: "everything set",
 			args: []string{"--kubeconfig=/k", "--namespace", "perf", "--duration", "2s", "--scenarios", " get, list ",
-				"--concurrency", "4,2", "--protobuf", "--json-out", "/tmp/o.json", "--server-pid", "99", "--max-requests", "7", "--no-cleanup"},
+				"--concurrency", "4,2", "--protobuf", "--json-out", "/tmp/o.json", "--server-pid", "99", "--max-requests", "7", "--no-cleanup", "--disable-compression"},
 			check: func(t *testing.T, c config) {
 				if c.Namespace != "perf" || c.Duration != 2*time.Second || !slices.Equal(c.Scenarios, []string{"get", "list"}) ||
 					!slices.Equal(c.Concurrency, []int{4, 2}) || !c.Protobuf || c.JSONOut != "/tmp/o.json" ||
-					c.ServerPID != 99 || c.MaxRequests != 7 || !c.NoCleanup {
+					c.ServerPID != 99 || c.MaxRequests != 7 || !c.NoCleanup || !c.DisableCompression {
 					t.Errorf("parsed = %+v", c)
 				}
 			},

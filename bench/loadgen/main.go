@@ -59,7 +59,7 @@ func run(args []string, out, log io.Writer) int {
 // runLoad connects with the kubeconfig and runs the configured scenarios. It
 // returns the server URL and whatever results were gathered, even on error.
 func runLoad(ctx context.Context, cfg config, log io.Writer) (string, []result, error) {
-	rc, err := loadRESTConfig(cfg.Kubeconfig, cfg.Protobuf)
+	rc, err := loadRESTConfig(cfg.Kubeconfig, cfg.Protobuf, cfg.DisableCompression)
 	if err != nil {
 		return "", nil, err
 	}
