@@ -124,15 +124,7 @@ func TestLargeResponsesAreGzipped(t *testing.T) {
 			if ce, vary := got.header.Get("Content-Encoding"), got.header.Get("Vary"); ce != "gzip" || vary != "Accept-Encoding" {
 				t.Fatalf("Content-Encoding %q, Vary %q; want gzip, Accept-Encoding", ce, vary)
 			}
-			zr, err := gzip.NewReader(bytes.NewReader(got.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, err := io.ReadAll(zr)
-			if err != nil {
-				t.Fatalf("gunzip: %v", err)
-			}
-			if !bytes.Equal(body, plain.body) {
+			if body := gunzip(t, got.body); !bytes.Equal(body, plain.body) {
 				t.Errorf("gunzipped body (%d bytes) differs from the plain one (%d bytes)", len(body), len(plain.body))
 			}
 			if len(got.body)*4 > len(plain.body) {
@@ -178,18 +170,6 @@ func TestGzipListItemByItem(t *testing.T) {
 		if _, err := e.store.Create(ctx, "ns", cm, registry.WriteOptions{FieldManager: "test"}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	gunzip := func(t *testing.T, b []byte) []byte {
-		t.Helper()
-		zr, err := gzip.NewReader(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := io.ReadAll(zr)
-		if err != nil {
-			t.Fatalf("gunzip: %v", err)
-		}
-		return out
 	}
 	// same serves query as accept with and without gzip and compares.
 	same := func(t *testing.T, query, accept string) response {
@@ -321,12 +301,7 @@ func TestGzipListItemByItem(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				zr, err := gzip.NewReader(w.Body)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				body, err := io.ReadAll(zr)
+				body, err := gunzipErr(w.Body.Bytes())
 				if err != nil {
 					t.Errorf("gunzip: %v", err)
 					return
@@ -376,13 +351,8 @@ func TestGzipListBudgetSpent(t *testing.T) {
 	for round := 0; round < 8; round++ {
 		builds := unitBuilds.Load()
 		got := e.serve(t, "", "", "application/json", false)
-		zr, err := gzip.NewReader(bytes.NewReader(got.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, err := io.ReadAll(zr)
-		if err != nil || !bytes.Equal(body, plain.body) {
-			t.Fatalf("round %d: gunzipped body differs (%v)", round, err)
+		if body := gunzip(t, got.body); !bytes.Equal(body, plain.body) {
+			t.Fatalf("round %d: gunzipped body differs", round)
 		}
 		// Warming fills what room there is in the first rounds; then
 		// each list builds only the one form that finds the budget spent.
@@ -393,4 +363,24 @@ func TestGzipListBudgetSpent(t *testing.T) {
 	if e.budget.Used() > budget {
 		t.Errorf("budget used %d of %d", e.budget.Used(), budget)
 	}
+}
+
+// gunzip decompresses a gzip body, failing the test on any error.
+func gunzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	out, err := gunzipErr(b)
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	return out
+}
+
+// gunzipErr decompresses a gzip body (for goroutines, which must not
+// call t.Fatal).
+func gunzipErr(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
 }
