@@ -207,6 +207,8 @@ func (s *server) storageFor(r *apis.Resource, attrs storage.AttrFunc) (storage.I
 		Progress:  direct,
 		Logger:    s.log,
 		Encodings: s.encodings,
+		// An old external etcd may notify progress ahead of its events.
+		ConsistentReadsFromStorage: s.cfg.etcdProgressUnsafe,
 	})
 	if err != nil {
 		// The configuration is ours: an error here is a programming error.

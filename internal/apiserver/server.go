@@ -140,6 +140,10 @@ type Config struct {
 	// frees and reuses every interval (a defragmentation would pause its
 	// writes for nothing) and catches what a burst of deletes leaves.
 	EtcdDefragmentThreshold float64
+
+	// etcdProgressUnsafe is set by Run when an external etcd predates the
+	// progress notification fix: consistent reads then go to etcd.
+	etcdProgressUnsafe bool
 }
 
 // DefaultConfig returns kube-apiserver's defaults.
@@ -217,6 +221,18 @@ func Run(ctx context.Context, cfg Config, ready func(url, kubeconfigPath string)
 		return err
 	}
 	defer closeEtcd()
+	if member == nil {
+		// The watch cache serves consistent reads only when etcd's progress
+		// notifications follow its events (as kube-apiserver checks).
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		safe, version, err := embedded.ProgressNotifySafe(sctx, client)
+		cancel()
+		if err != nil || !safe {
+			cfg.etcdProgressUnsafe = true
+			log.Warn("consistent reads go to etcd, not the watch cache: etcd before 3.4.31 or 3.5.13 may send watch progress notifications ahead of events",
+				"etcdVersion", version, "err", err)
+		}
+	}
 	pr := <-pkiCh
 	if pr.err != nil {
 		return pr.err

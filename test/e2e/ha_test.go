@@ -89,6 +89,21 @@ func TestHA(t *testing.T) {
 		}
 		return ""
 	})
+	// An etcd older than 3.4.31 / 3.5.13 may notify watch progress ahead
+	// of its events: the API server then reads consistently from etcd and
+	// says so.
+	out, err := exec.Command("etcd", "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var major, minor, patch int
+	if _, err := fmt.Sscanf(strings.SplitN(string(out), "\n", 2)[0], "etcd Version: %d.%d.%d", &major, &minor, &patch); err != nil {
+		t.Fatalf("etcd --version %q: %v", out, err)
+	}
+	old := major == 3 && (minor < 4 || minor == 4 && patch < 31 || minor == 5 && patch < 13)
+	if warned := strings.Contains(cp1.log.String(), "consistent reads go to etcd"); warned != old {
+		t.Errorf("etcd %d.%d.%d: warning about consistent reads %v, want %v", major, minor, patch, warned, old)
+	}
 	cp2 := startProcess(t, "join", m[1], "--token", m[2], "--discovery-token-ca-cert-hash", m[3], "--control-plane", "--certificate-key", m[4],
 		"--data-dir", filepath.Join(dir, "cp2"), "--node-ip", "127.0.0.3", "--apiserver-bind-port", fmt.Sprint(p2))
 	eventually(t, 60*time.Second, func() string {

@@ -52,6 +52,10 @@ type Config struct {
 	// Progress defaults to Storage when it implements ProgressSource;
 	// without one, consistent reads are delegated to Storage.
 	Progress ProgressSource
+	// ConsistentReadsFromStorage delegates every consistent read to
+	// Storage even when a Progress is at hand: for an etcd whose progress
+	// notifications cannot be trusted (embedded.ProgressNotifySafe).
+	ConsistentReadsFromStorage bool
 	// EventBufferSize is how many recent events are kept for watches
 	// resuming from an older resourceVersion (default 1000).
 	EventBufferSize int
@@ -210,6 +214,9 @@ func New(cfg Config) (*Cacher, error) {
 	}
 	if cfg.Progress == nil {
 		cfg.Progress, _ = cfg.Storage.(ProgressSource)
+	}
+	if cfg.ConsistentReadsFromStorage {
+		cfg.Progress = nil
 	}
 	if cfg.EventBufferSize <= 0 {
 		cfg.EventBufferSize = 1000

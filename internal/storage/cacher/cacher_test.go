@@ -69,6 +69,42 @@ func TestConsistentReadIdle(t *testing.T) {
 	}
 }
 
+// TestConsistentReadsFromStorage: with an etcd whose progress
+// notifications are not trusted, consistent reads go to etcd (and find
+// what was written there) without asking for progress, so the cache's
+// revision does not move to etcd's; reads at any revision still come
+// from the cache.
+func TestConsistentReadsFromStorage(t *testing.T) {
+	ctx := context.Background()
+	c, s := newCacher(t, func(cfg *Config) { cfg.ConsistentReadsFromStorage = true })
+	mustCreate(t, c, "a", nil, "1")
+	direct, err := s.Create(ctx, keyOf(t, "b"), cm("b", nil, "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.Create(ctx, prefixFor(t)+"-other/x", cm("x", nil, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Get(ctx, keyOf(t, "b"), storage.GetOptions{})
+	if err != nil || rvOf(t, got) != rvOf(t, direct) {
+		t.Fatalf("consistent Get after a write to etcd: %v, %v", got, err)
+	}
+	if _, err := c.Get(ctx, keyOf(t, "a"), storage.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // a progress notification would have arrived by now
+	c.mu.RLock()
+	rv := c.rv
+	c.mu.RUnlock()
+	if rv >= rvOf(t, other) {
+		t.Errorf("cache at %d, past the other prefix's write at %d: progress was requested", rv, rvOf(t, other))
+	}
+	if _, err := c.Get(ctx, keyOf(t, "a"), storage.GetOptions{ResourceVersion: "0"}); err != nil {
+		t.Errorf("Get at any revision: %v", err)
+	}
+}
+
 func TestGet(t *testing.T) {
 	ctx := context.Background()
 	c, _ := newCacher(t, nil)
