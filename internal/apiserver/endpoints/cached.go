@@ -201,7 +201,7 @@ func (q *req) jsonList(shell runtime.Object, items [][]byte, size int, units boo
 		}
 		out.add(it)
 		if units {
-			out.unit(start, it)
+			out.unit(start)
 		}
 	}
 	out.add([]byte(tail))
@@ -229,7 +229,7 @@ func protoList(gvk schema.GroupVersionKind, lm metav1.ListMeta, items [][]byte, 
 			start := len(w.parts)
 			w.field(0x12, it) // field 2, length-delimited
 			if units {
-				w.unit(start, it)
+				w.unit(start)
 			}
 		}
 	}), nil
@@ -265,22 +265,27 @@ type chunks struct {
 	size  int
 	// units are a list's items, each with what precedes it (a comma, a
 	// protobuf tag and length), for compression item by item; link is
-	// the linked slot their compressed forms go in.
+	// the linked slot their compressed forms go in; keep is false for
+	// filtered lists, whose forms are not kept (see writeGzipList).
 	units []unit
 	link  int
+	keep  bool
 }
 
-// unit is parts[start:end] of a list body: one item and its separator.
+// unit is parts[start:end] of a list body: an item (the last part) and
+// its separator.
 type unit struct {
 	start, end int
-	item       []byte             // the item itself, the last part
 	enc        *storage.Encodings // where its forms are kept, or nil
 }
 
-// unit records parts[start:] as the unit of item.
-func (c *chunks) unit(start int, item []byte) {
-	c.units = append(c.units, unit{start: start, end: len(c.parts), item: item})
+// unit records parts[start:] as the unit of the item just added.
+func (c *chunks) unit(start int) {
+	c.units = append(c.units, unit{start: start, end: len(c.parts)})
 }
+
+// item returns the item of unit u.
+func (c *chunks) item(u unit) []byte { return c.parts[u.end-1] }
 
 func newChunks(parts, arena int) *chunks {
 	return &chunks{parts: make([][]byte, 0, parts), arena: make([]byte, 0, arena)}

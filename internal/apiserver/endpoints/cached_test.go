@@ -86,17 +86,8 @@ func (e *cachedEnv) serve(t testing.TB, name, query, accept string, reference bo
 // serveTo is serve writing to w.
 func (e *cachedEnv) serveTo(t testing.TB, w http.ResponseWriter, name, query, accept string, reference bool) {
 	t.Helper()
-	verb, path := "list", "/api/v1/namespaces/ns/configmaps"
-	if name != "" {
-		verb, path = "get", path+"/"+name
-	}
-	r := httptest.NewRequest("GET", path+"?"+query, nil)
-	r.Header.Set("Accept", accept)
-	for k, v := range e.header {
-		r.Header[k] = v
-	}
-	q := &req{h: e.h, w: w, r: r, res: e.store.Resource, store: e.store, ns: "ns",
-		info: &request.Info{IsResourceRequest: true, Verb: verb, Namespace: "ns", Name: name, Resource: "configmaps", APIVersion: "v1"}}
+	q := e.request(w, name, query, accept)
+	verb := q.info.Verb
 	var err error
 	switch {
 	case !reference && name != "":
@@ -109,6 +100,22 @@ func (e *cachedEnv) serveTo(t testing.TB, w http.ResponseWriter, name, query, ac
 	if err != nil {
 		t.Fatalf("%s %s?%s (%s, reference %v): %v", verb, name, query, accept, reference, err)
 	}
+}
+
+// request is a get (name != "") or list of namespace ns answered to w,
+// with e.header added.
+func (e *cachedEnv) request(w http.ResponseWriter, name, query, accept string) *req {
+	verb, path := "list", "/api/v1/namespaces/ns/configmaps"
+	if name != "" {
+		verb, path = "get", path+"/"+name
+	}
+	r := httptest.NewRequest("GET", path+"?"+query, nil)
+	r.Header.Set("Accept", accept)
+	for k, v := range e.header {
+		r.Header[k] = v
+	}
+	return &req{h: e.h, w: w, r: r, res: e.store.Resource, store: e.store, ns: "ns",
+		info: &request.Info{IsResourceRequest: true, Verb: verb, Namespace: "ns", Name: name, Resource: "configmaps", APIVersion: "v1"}}
 }
 
 func (e *cachedEnv) referenceServe(q *req, name string) error {

@@ -122,18 +122,17 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 // writeGzipList sends a list body gzipped from its items' kept
 // compressed forms, building the few that are missing; false (nothing
 // written) when too many are missing, for the caller to compress the
-// body as a whole. Forms are kept only for lists without selectors: a
-// filtered list gives items other neighbours, and keeping forms for
-// those would replace the ones every full list uses.
+// body as a whole. Forms are kept only when body.keep (lists without
+// selectors): a filtered list gives items other neighbours, and keeping
+// forms for those would replace the ones every full list uses.
 func (q *req) writeGzipList(code int, ct string, body *chunks) bool {
 	us := body.units
 	if len(us) < 2 {
 		return false
 	}
-	query := q.r.URL.Query()
-	keep := query.Get("labelSelector") == "" && query.Get("fieldSelector") == ""
+	keep := body.keep
 	build := func(i int) ([]byte, error) {
-		compress := func() ([]byte, error) { return compressUnit(body.parts[us[i].start:us[i].end], us[i-1].item) }
+		compress := func() ([]byte, error) { return compressUnit(body.parts[us[i].start:us[i].end], body.item(us[i-1])) }
 		if !keep {
 			return compress()
 		}
@@ -189,7 +188,7 @@ func (q *req) writeGzipList(code int, ct string, body *chunks) bool {
 	}
 	tail := joinParts(body.parts[us[len(us)-1].end:])
 	crc = crc32.Update(crc, crc32.IEEETable, tail)
-	if flate.StatelessDeflate(zb, tail, true, us[len(us)-1].item) != nil {
+	if flate.StatelessDeflate(zb, tail, true, body.item(us[len(us)-1])) != nil {
 		return false
 	}
 	var trailer [8]byte

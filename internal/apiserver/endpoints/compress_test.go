@@ -19,7 +19,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/kastle-dev/kastle/internal/apiserver/request"
 	"github.com/kastle-dev/kastle/internal/registry"
 )
 
@@ -293,10 +292,8 @@ func TestGzipListItemByItem(t *testing.T) {
 			defer lwg.Done()
 			for range 15 {
 				w := httptest.NewRecorder()
-				rq := httptest.NewRequest("GET", "/api/v1/namespaces/ns/configmaps", nil)
-				rq.Header.Set("Accept-Encoding", "gzip")
-				q := &req{h: e.h, w: w, r: rq, res: e.store.Resource, store: e.store, ns: "ns",
-					info: &request.Info{IsResourceRequest: true, Verb: "list", Namespace: "ns", Resource: "configmaps", APIVersion: "v1"}}
+				q := e.request(w, "", "", "application/json")
+				q.r.Header.Set("Accept-Encoding", "gzip")
 				if err := q.list(); err != nil {
 					t.Error(err)
 					return

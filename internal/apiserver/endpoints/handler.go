@@ -268,6 +268,9 @@ func (q *req) list() error {
 		return apierrors.NewInternalError(err)
 	}
 	if ok {
+		// A filtered list's items have other neighbours than the full
+		// list's: their compressed forms are not kept.
+		body.keep = opts.LabelSelector == "" && opts.FieldSelector == ""
 		q.writeChunks(http.StatusOK, out.Media, body)
 		return nil
 	}

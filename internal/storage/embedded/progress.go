@@ -27,7 +27,7 @@ func ProgressNotifySafe(ctx context.Context, c *clientv3.Client) (bool, string, 
 		if err != nil {
 			return false, "", fmt.Errorf("etcd %s: %w", ep, err)
 		}
-		if !progressNotifySafe(st.Version) {
+		if !ProgressNotifyFixed(st.Version) {
 			safe, oldest = false, st.Version
 		} else if oldest == "" {
 			oldest = st.Version
@@ -36,9 +36,10 @@ func ProgressNotifySafe(ctx context.Context, c *clientv3.Client) (bool, string, 
 	return safe, oldest, nil
 }
 
-// progressNotifySafe reports whether etcd version v (major.minor.patch)
-// has the progress notification fix; unparsable versions are not trusted.
-func progressNotifySafe(v string) bool {
+// ProgressNotifyFixed reports whether etcd version v (major.minor.patch,
+// as `etcd --version` and the Status call give it) has the progress
+// notification fix; unparsable versions are not trusted.
+func ProgressNotifyFixed(v string) bool {
 	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
 	if len(parts) < 3 {
 		return false

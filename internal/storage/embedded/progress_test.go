@@ -13,8 +13,8 @@ func TestProgressNotifySafe(t *testing.T) {
 		"3.6.0": true, "3.7.3": true, "4.0.0": true, "3.3.27": false, "2.3.8": false,
 		"v3.5.13": true, "3.5.13-rc.0": true, "3.5": false, "": false, "x.y.z": false,
 	} {
-		if got := progressNotifySafe(v); got != want {
-			t.Errorf("progressNotifySafe(%q) = %v, want %v", v, got, want)
+		if got := ProgressNotifyFixed(v); got != want {
+			t.Errorf("ProgressNotifyFixed(%q) = %v, want %v", v, got, want)
 		}
 	}
 }
